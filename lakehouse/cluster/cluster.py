@@ -1,0 +1,335 @@
+"""The in-memory cluster: nodes, the tables loaded on them, and their states.
+
+A node is a unit of placement and memory, not a process. A loaded table is one
+:class:`LoadedTable` holding, per node, the record batches of its slice. Loads build a
+new LoadedTable off to the side and swap it in under the lock only when complete, so a
+query always sees a whole table: the previous version or the new one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse.catalog.model import Table, key
+from lakehouse.errors import NodeCapacityError
+
+NODE_AVAILABLE = "AVAIL_RNSTATE"
+NODE_DOWN = "DOWN_RNSTATE"
+
+
+class LoadStatus(StrEnum):
+    """``performance_schema.rpd_tables.LOAD_STATUS`` values."""
+
+    NOLOAD = "NOLOAD_RPDGSTABSTATE"
+    LOADING = "LOADING_RPDGSTABSTATE"
+    AVAIL = "AVAIL_RPDGSTABSTATE"
+    UNLOADING = "UNLOADING_RPDGSTABSTATE"
+    INRECOVERY = "INRECOVERY_RPDGSTABSTATE"
+    STALE = "STALE_RPDGSTABSTATE"
+    UNAVAIL = "UNAVAIL_RPDGSTABSTATE"
+    RECOVERYFAILED = "RECOVERYFAILED_RPDGSTABSTATE"
+
+
+@dataclass
+class Node:
+    """One simulated HeatWave node."""
+
+    id: int
+    capacity: int
+    used: int = 0
+    status: str = NODE_AVAILABLE
+    objstore_gets: int = 0
+    objstore_puts: int = 0
+    objstore_deletes: int = 0
+
+
+@dataclass
+class LoadedTable:
+    """A table's data in the cluster.
+
+    Attributes:
+        table: the definition it was loaded with.
+        schema: Arrow schema of the slices (lower-case field names).
+        slices: per node, its record batches.
+        placement_kind: rpd_tables.DATA_PLACEMENT_TYPE.
+        placement_keys: the fields rows were hashed on.
+    """
+
+    table: Table
+    schema: pa.Schema
+    slices: list[list[pa.RecordBatch]]
+    placement_kind: str
+    placement_keys: tuple[str, ...] = ()
+    placement_exact: bool = True  # every row is on its key's node (node-local joins)
+    load_start: float = 0.0
+    load_end: float = 0.0
+    recovery_source: str | None = None
+    warnings: list[tuple[str, int, str]] = field(default_factory=list)
+    scn: int = 0
+    persisted_scn: int = 0
+    # For a MySQL table: the binlog (file, position) it was read at.
+    mysql_position: tuple[str, int] | None = None
+    dictionaries: dict[str, pa.Array] = field(default_factory=dict)
+    _provider: Any = None
+    _ndv: dict[str, int] = field(default_factory=dict)
+    _groups: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def nrows(self) -> int:
+        return sum(b.num_rows for s in self.slices for b in s)
+
+    @property
+    def dictionary_bytes(self) -> int:
+        return sum(d.nbytes for d in self.dictionaries.values())
+
+    def node_bytes(self) -> list[int]:
+        """Memory per node: its slice, plus its copy of every SORTED dictionary."""
+        from lakehouse.cluster.encoding import batch_bytes
+
+        extra = self.dictionary_bytes
+        return [sum(batch_bytes(b) for b in s) + (extra if s else 0) for s in self.slices]
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(self.node_bytes())
+
+    def column_ndv(self, field_name: str) -> int:
+        """Distinct values of a loaded column (computed on first use, then kept)."""
+        if field_name not in self._ndv:
+            if field_name in self.dictionaries:
+                self._ndv[field_name] = len(self.dictionaries[field_name])
+            else:
+                import pyarrow.compute as pc
+
+                chunks = [
+                    b.column(field_name)
+                    for s in self.slices
+                    for b in s
+                    if field_name in b.schema.names
+                ]
+                self._ndv[field_name] = (
+                    pc.count_distinct(
+                        pa.chunked_array(chunks, type=self.schema.field(field_name).type)
+                    ).as_py()
+                    if chunks
+                    else 0
+                )
+        return self._ndv[field_name]
+
+    def partitions(self, target: int) -> list[list[pa.RecordBatch]]:
+        """Node slices grouped into at most ``target`` execution partitions.
+
+        Nodes are placement units; the engine runs as many partitions as it has cores,
+        so slices are dealt out to partitions round-robin (node i -> partition i % target).
+        """
+        target = max(1, min(target, len(self.slices)))
+        parts: list[list[pa.RecordBatch]] = [[] for _ in range(target)]
+        for i, s in enumerate(self.slices):
+            parts[i % target].extend(s)
+        if all(not p for p in parts):
+            parts = [[pa.RecordBatch.from_pylist([], schema=self.schema)]]
+        return [p if p else [pa.RecordBatch.from_pylist([], schema=self.schema)] for p in parts]
+
+    def group_provider(self, group: int, groups: int) -> Any:
+        """A DataFusion table of the slices of nodes ``i % groups == group``, as one
+        partition (a node-local join runs one such group per branch)."""
+        cache = self._groups
+        if cache.get("groups") != groups:
+            cache.clear()
+            cache["groups"] = groups
+        if group not in cache:
+            import datafusion
+
+            batches = [b for i, s in enumerate(self.slices) if i % groups == group for b in s]
+            if not batches:
+                batches = [pa.RecordBatch.from_pylist([], schema=self.schema)]
+            ctx = datafusion.SessionContext()
+            ctx.register_record_batches("t", [batches])
+            cache[group] = ctx.table_provider("t")
+        return cache[group]
+
+    def provider(self, target_partitions: int) -> Any:
+        """A DataFusion table over the slices, built once and shared by queries."""
+        if self._provider is None or self._provider[0] != target_partitions:
+            import datafusion
+
+            ctx = datafusion.SessionContext()
+            ctx.register_record_batches("t", self.partitions(target_partitions))
+            self._provider = (target_partitions, ctx.table_provider("t"))
+        return self._provider[1]
+
+
+@dataclass
+class TableState:
+    """What the cluster knows about one table (loaded or not)."""
+
+    table_id: int
+    database: str
+    name: str
+    status: LoadStatus = LoadStatus.NOLOAD
+    progress: float = 0.0
+    loaded: LoadedTable | None = None
+    query_count: int = 0
+    last_queried: float | None = None
+    load_start: float | None = None
+    load_end: float | None = None
+    recovery_start: float | None = None
+    recovery_end: float | None = None
+
+
+class Cluster:
+    """Nodes and loaded tables; thread-safe.
+
+    Example:
+        >>> c = Cluster(nodes=2, node_capacity=1 << 30)
+        >>> len(c.nodes)
+        2
+    """
+
+    def __init__(self, nodes: int, node_capacity: int) -> None:
+        self._lock = threading.RLock()
+        self.nodes = [Node(i, node_capacity) for i in range(nodes)]
+        self._tables: dict[tuple[str, str], TableState] = {}
+        self.started_at = time.time()
+
+    # ----------------------------------------------------------------- states
+    def state(self, table: Table) -> TableState:
+        """The state of a table, created as NOLOAD on first sight."""
+        with self._lock:
+            st = self._tables.get(table.key)
+            if st is None:
+                st = self._tables[table.key] = TableState(table.id, table.database, table.name)
+            return st
+
+    def states(self) -> list[TableState]:
+        with self._lock:
+            return list(self._tables.values())
+
+    def loaded(self, database: str, name: str) -> LoadedTable | None:
+        with self._lock:
+            st = self._tables.get((key(database), key(name)))
+            return st.loaded if st is not None else None
+
+    def is_loaded(self, table: Table) -> bool:
+        return self.loaded(table.database, table.name) is not None
+
+    def mark_stale(self, table: Table) -> None:
+        """MySQL changed the table after it was loaded (STALE until reloaded)."""
+        with self._lock:
+            st = self._tables.get(table.key)
+            if st is not None and st.loaded is not None:
+                st.status = LoadStatus.STALE
+
+    def mark_queried(self, table: Table) -> None:
+        with self._lock:
+            st = self._tables.get(table.key)
+            if st is not None:
+                st.query_count += 1
+                st.last_queried = time.time()
+
+    # ------------------------------------------------------------------ memory
+    def free_bytes(self) -> list[int]:
+        with self._lock:
+            return [n.capacity - n.used for n in self.nodes]
+
+    def check_capacity(
+        self, table_name: str, node_bytes: list[int], replacing: LoadedTable | None
+    ) -> None:
+        """Raise if adding ``node_bytes`` (per node) would overfill a node.
+
+        The table's previous version, if any, stays loaded until the new one is swapped
+        in, so its memory still counts: a reload needs room for both for a moment.
+        """
+        with self._lock:
+            for node, extra in zip(self.nodes, node_bytes, strict=False):
+                if node.used + extra > node.capacity:
+                    short = node.used + extra - node.capacity
+                    raise NodeCapacityError(
+                        f"Secondary engine operation failed. Loading {table_name} needs "
+                        f"{_mb(extra)} on node {node.id}, which has {_mb(node.capacity - node.used)} "
+                        f"free of {_mb(node.capacity)} (short by {_mb(short)}). Unload other "
+                        "tables, add nodes (--nodes), or raise the node memory "
+                        "(LAKEHOUSE_NODE_MEMORY); tables already loaded stay loaded"
+                    )
+
+    # ------------------------------------------------------------- lifecycle
+    def begin_load(self, table: Table) -> TableState:
+        with self._lock:
+            st = self.state(table)
+            st.status = LoadStatus.LOADING if st.loaded is None else st.status
+            st.progress = 0.0
+            st.load_start = time.time()
+            return st
+
+    def finish_load(self, table: Table, loaded: LoadedTable) -> None:
+        """Swap a completed load in and account its memory."""
+        with self._lock:
+            st = self.state(table)
+            old = st.loaded
+            if old is not None:
+                self._account(old, -1)
+            self._account(loaded, +1)
+            st.loaded = loaded
+            st.status = LoadStatus.AVAIL
+            st.progress = 100.0
+            st.load_end = time.time()
+            st.table_id = table.id
+
+    def fail_load(self, table: Table) -> None:
+        """A load failed: the table keeps whatever it had before."""
+        with self._lock:
+            st = self.state(table)
+            st.status = LoadStatus.AVAIL if st.loaded is not None else LoadStatus.NOLOAD
+            st.progress = 100.0 if st.loaded is not None else 0.0
+
+    def unload(self, table: Table) -> bool:
+        """Free a table's memory; returns False when it was not loaded."""
+        with self._lock:
+            st = self._tables.get(table.key)
+            if st is None or st.loaded is None:
+                return False
+            self._account(st.loaded, -1)
+            st.loaded = None
+            st.status = LoadStatus.NOLOAD
+            st.progress = 0.0
+            return True
+
+    def forget(self, table: Table) -> None:
+        """Drop all state of a table (DROP TABLE)."""
+        with self._lock:
+            self.unload(table)
+            self._tables.pop(table.key, None)
+
+    def rename(self, old: Table, new: Table) -> None:
+        with self._lock:
+            st = self._tables.pop(old.key, None)
+            if st is not None:
+                st.database, st.name = new.database, new.name
+                if st.loaded is not None:
+                    st.loaded.table = new
+                self._tables[new.key] = st
+
+    def _account(self, loaded: LoadedTable, sign: int) -> None:
+        for node, b in zip(self.nodes, loaded.node_bytes(), strict=False):
+            node.used += sign * b
+
+    @property
+    def memory_used(self) -> int:
+        with self._lock:
+            return sum(n.used for n in self.nodes)
+
+    @property
+    def memory_total(self) -> int:
+        return sum(n.capacity for n in self.nodes)
+
+
+def _mb(n: int) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.2f} GiB"
+    return f"{n / (1 << 20):.1f} MiB"

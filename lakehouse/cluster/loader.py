@@ -1,0 +1,212 @@
+"""ALTER TABLE ... SECONDARY_LOAD for lakehouse tables: files -> node slices.
+
+Objects are read in parallel (one worker per object, each reader itself multi-threaded),
+every batch is converted to the declared types by its format reader, cut into node pieces
+by the table's placement and appended to that node's slice. Memory is checked batch by
+batch, so a load that cannot fit fails early instead of exhausting the machine. Nothing
+becomes visible until the whole table is read; any error leaves the previous state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+import pyarrow as pa
+
+from lakehouse.catalog.attributes import ExternalSource
+from lakehouse.catalog.model import Table
+from lakehouse.cluster.cluster import Cluster, LoadedTable
+from lakehouse.cluster.encoding import apply_sorted_encoding, batch_bytes
+from lakehouse.cluster.placement import (
+    PLACEMENT_KEY,
+    PLACEMENT_PK,
+    PLACEMENT_ROUND_ROBIN,
+    Placement,
+)
+from lakehouse.errors import LakehouseError, LoadError
+from lakehouse.formats import LoadWarnings, ReadContext, ReadTarget, format_for
+from lakehouse.formats.sources import SourceObject, list_sources
+from lakehouse.storage import StoreResolver
+
+ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def placement_for(table: Table, nodes: int) -> Placement:
+    """Data placement keys, else the primary key, else round-robin."""
+    keyed = [c for c in table.columns if c.rapid.placement_key is not None and c.secondary]
+    if keyed:
+        keys = tuple(c.key for c in sorted(keyed, key=lambda c: c.rapid.placement_key or 0))
+        return Placement(PLACEMENT_KEY, keys, nodes)
+    pk = [table.column(k) for k in table.primary_key]
+    if pk and all(c is not None and c.secondary for c in pk):
+        return Placement(PLACEMENT_PK, tuple(c.key for c in pk if c is not None), nodes)
+    return Placement(PLACEMENT_ROUND_ROBIN, (), nodes)
+
+
+def load_lakehouse_table(
+    table: Table,
+    source: ExternalSource,
+    stores: StoreResolver,
+    cluster: Cluster,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> LoadedTable:
+    """Read every file of ``table`` into node slices, without publishing them.
+
+    Returns:
+        The complete LoadedTable; the caller swaps it in with ``Cluster.finish_load``.
+
+    Raises:
+        LoadError (and subclasses), ObjectStoreError: the load failed; nothing changed.
+    """
+    started = time.time()
+    warnings = LoadWarnings()
+    objects = list_sources(source, stores, warnings)
+    target = ReadTarget.for_table(table, source.dialect)
+    nodes = len(cluster.nodes)
+    placement = placement_for(table, nodes)
+    reader = format_for(source.dialect)
+    slices: list[list[pa.RecordBatch]] = [[] for _ in range(nodes)]
+    node_bytes = [0] * nodes
+    lock = threading.Lock()
+    failed = threading.Event()
+    total = sum(o.obj.size for o in objects) or 1
+    done_bytes = [0]
+    placed_rows = [0]
+    previous = cluster.loaded(table.database, table.name)
+
+    def read_one(src: SourceObject) -> None:
+        ctx = ReadContext(src.obj.url, source.strict_for(src.entry), warnings)
+        for batch in reader.read(src.store, src.obj, target, ctx):
+            if failed.is_set():
+                return
+            with lock:
+                pieces = placement.split(batch, placed_rows[0])
+                placed_rows[0] += batch.num_rows
+                for node, piece in pieces:
+                    slices[node].append(piece)
+                    node_bytes[node] += piece.nbytes
+                # node.used still holds the previous version until the swap.
+                cluster.check_capacity(table.qualified_name, node_bytes, previous)
+        with lock:
+            done_bytes[0] += src.obj.size
+            if progress is not None:
+                progress(done_bytes[0], total)
+
+    n_workers = max(1, min(workers or min(4, os.cpu_count() or 1), len(objects) or 1))
+    if objects:
+        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
+            futures = [pool.submit(read_one, o) for o in objects]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for f in finished:
+                exc = f.exception()
+                if exc is not None:
+                    failed.set()
+                    for other in futures:
+                        other.cancel()
+                    if isinstance(exc, LakehouseError):
+                        raise exc
+                    raise LoadError(
+                        f"Lakehouse load of {table.qualified_name} failed: {exc}"
+                    ) from exc
+            for f in futures:
+                f.result()
+    if progress is not None:
+        progress(total, total)
+    schema = target.schema
+    compacted = [_compact(s, schema) for s in slices]
+    schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
+    if dictionaries:
+        sizes = [
+            sum(batch_bytes(b) for b in s) + sum(d.nbytes for d in dictionaries.values())
+            for s in compacted
+        ]
+        cluster.check_capacity(table.qualified_name, sizes, previous)
+    return LoadedTable(
+        table=table,
+        schema=schema,
+        dictionaries=dictionaries,
+        slices=compacted,
+        placement_kind=placement.kind,
+        placement_keys=placement.keys,
+        load_start=started,
+        load_end=time.time(),
+        recovery_source=None,
+        warnings=warnings.as_rows(),
+    )
+
+
+def _compact(batches: list[pa.RecordBatch], schema: pa.Schema) -> list[pa.RecordBatch]:
+    """Merge many small pieces of a slice into batches of a useful size."""
+    small = [b for b in batches if b.num_rows]
+    if len(small) <= 1:
+        return small
+    rows = sum(b.num_rows for b in small)
+    if rows // len(small) >= 64 * 1024:
+        return small
+    table = pa.Table.from_batches(small, schema=schema).combine_chunks()
+    return table.to_batches(max_chunksize=128 * 1024)
+
+
+def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
+    """Columns of ``data`` (any Arrow types, any name case) cast to the table's declared
+    types, loadable columns only, in table order; strict (a bad value is an error)."""
+    from lakehouse.catalog.attributes import Dialect
+    from lakehouse.formats.convert import cast_to_column
+
+    target = ReadTarget.for_table(table, Dialect())
+    by_name = {n.lower(): n for n in data.column_names}
+    ctx = ReadContext(origin, True, LoadWarnings(), unit="row")
+    arrays = []
+    for c in target.loaded_columns:
+        name = by_name.get(c.field)
+        if name is None:
+            raise LoadError(
+                f"Secondary engine operation failed. Column '{c.name}' is missing from {origin}"
+            )
+        arrays.append(cast_to_column(data.column(name), c, ctx))
+    return pa.Table.from_arrays(arrays, schema=target.schema)
+
+
+def load_arrow_table(
+    table: Table,
+    data: pa.Table,
+    cluster: Cluster,
+    origin: str,
+    progress: ProgressCallback | None = None,
+) -> LoadedTable:
+    """Place rows already in Arrow (a MySQL table's) into node slices, as a load does."""
+    started = time.time()
+    nodes = len(cluster.nodes)
+    placement = placement_for(table, nodes)
+    conformed = conform_arrow(data, table, origin)
+    schema = conformed.schema
+    slices: list[list[pa.RecordBatch]] = [[] for _ in range(nodes)]
+    node_bytes = [0] * nodes
+    previous = cluster.loaded(table.database, table.name)
+    placed = 0
+    batches = conformed.to_batches(max_chunksize=256 * 1024)
+    for i, batch in enumerate(batches):
+        for node, piece in placement.split(batch, placed):
+            slices[node].append(piece)
+            node_bytes[node] += piece.nbytes
+        placed += batch.num_rows
+        cluster.check_capacity(table.qualified_name, node_bytes, previous)
+        if progress is not None:
+            progress(i + 1, len(batches))
+    compacted = [_compact(s, schema) for s in slices]
+    schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
+    return LoadedTable(
+        table=table,
+        schema=schema,
+        dictionaries=dictionaries,
+        slices=compacted,
+        placement_kind=placement.kind,
+        placement_keys=placement.keys,
+        load_start=started,
+        load_end=time.time(),
+    )

@@ -1,0 +1,184 @@
+"""Reading an external table in place, for queries on tables that are not loaded.
+
+Parquet files, and CSV files whose columns need no MySQL-specific conversion, are read
+by the query engine's own readers straight from object storage (:class:`ScanSpec`):
+only the columns a query needs are fetched, Parquet row groups are pruned by the
+query's filters, and batches stream through with bounded memory whatever the size.
+Everything else (JSON, Avro, HTTP sources, CSV with formats, skipped rows or custom
+record delimiters) is read whole through the loader's readers for the query: correct,
+but held in memory.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lakehouse.catalog.attributes import ExternalSource
+from lakehouse.catalog.model import Table
+from lakehouse.errors import LoadError
+from lakehouse.formats.base import LoadWarnings, ReadTarget
+from lakehouse.formats.convert import fast_arrow_type
+from lakehouse.formats.csv import resolve_layout
+from lakehouse.formats.sources import SourceObject, list_sources
+from lakehouse.formats.streams import compression_of, peek
+from lakehouse.storage import NativeLocation, StoreResolver
+
+_DATAFUSION_CODECS = {None: "", "gzip": "gzip", "bz2": "bz2", "zstd": "zstd"}
+# Objects whose native location is asked for at once (a HEAD, maybe a copy, each).
+_PARALLEL_LOCATIONS = 8
+
+
+@dataclass(frozen=True)
+class CsvScanOptions:
+    delimiter: str
+    quote: str
+    escape: str | None
+    has_header: bool
+    compression: str  # "" | gzip | bz2 | zstd
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """A streaming scan by the query engine's native readers.
+
+    Attributes:
+        format: ``parquet`` or ``csv``.
+        locations: the objects, where the engine can fetch them.
+        file_schema: the schema to read the files with (file column names, declared types).
+        columns: each table field -> the file column holding it.
+        csv: CSV reader options.
+    """
+
+    format: str
+    locations: tuple[NativeLocation, ...]
+    file_schema: pa.Schema
+    columns: dict[str, str]
+    csv: CsvScanOptions | None = None
+
+
+def plan_scan(table: Table, source: ExternalSource, stores: StoreResolver) -> ScanSpec | None:
+    """A native scan for the table, or None when it must be read whole instead."""
+    if source.dialect.partition_columns or source.dialect.fixed_width:
+        # Values from object paths and fixed-width text need our own readers.
+        return None
+    objects = list_sources(source, stores, LoadWarnings())
+    if not objects:
+        return None
+    locations = _native_locations(objects)
+    if any(loc is None for loc in locations):
+        return None
+    locs = tuple(loc for loc in locations if loc is not None)
+    target = ReadTarget.for_table(table, source.dialect)
+    try:
+        if source.dialect.format == "parquet":
+            return _parquet_scan(objects, locs, target)
+        if source.dialect.format == "csv":
+            return _csv_scan(objects, locs, target)
+    except (OSError, pa.ArrowException) as exc:
+        raise LoadError(
+            f"Cannot scan {table.qualified_name}: {str(exc).splitlines()[0][:300]}"
+        ) from None
+    return None
+
+
+def _native_locations(objects: list[SourceObject]) -> list[NativeLocation | None]:
+    """Where the engine reads each object. A store may check each object and copy it
+    to a local cache first, so several objects are asked about at once."""
+    if len(objects) == 1:
+        return [objects[0].store.native_location(objects[0].obj)]
+    with ThreadPoolExecutor(min(len(objects), _PARALLEL_LOCATIONS)) as pool:
+        return list(pool.map(lambda o: o.store.native_location(o.obj), objects))
+
+
+def _parquet_scan(
+    objects: list[SourceObject], locs: tuple[NativeLocation, ...], target: ReadTarget
+) -> ScanSpec | None:
+    first = objects[0]
+    if locs[0].kind == "local":  # a local copy: no requests to the store
+        file_schema = pq.read_schema(locs[0].url)
+    else:
+        with first.store.filesystem().open_input_file(first.obj.path) as f:
+            file_schema = pq.read_schema(f)
+    by_key = {n.lower(): n for n in file_schema.names}
+    fields = []
+    columns = {}
+    for c in target.loaded_columns:
+        name = by_key.get(c.field)
+        if name is None:
+            raise LoadError(
+                f"column '{c.name}' of {target.table_name} is not in {first.obj.url} "
+                f"(it has: {', '.join(file_schema.names[:20])})"
+            )
+        if not _castable(file_schema.field(name).type, c.arrow_type):
+            return None
+        fields.append(pa.field(name, c.arrow_type))
+        columns[c.field] = name
+    return ScanSpec("parquet", locs, pa.schema(fields), columns)
+
+
+def _castable(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Casts the native reader does with MySQL's meaning (no rounding, no text parsing)."""
+    if src.equals(dst):
+        return True
+    if pa.types.is_string_view(src) or pa.types.is_large_string(src) or pa.types.is_string(src):
+        return pa.types.is_string(dst)
+    if pa.types.is_integer(src) and pa.types.is_integer(dst):
+        return True
+    if pa.types.is_decimal(src) and pa.types.is_decimal(dst):
+        return src.scale == dst.scale
+    if pa.types.is_date(src) and pa.types.is_date(dst):
+        return True
+    if pa.types.is_floating(src) and pa.types.is_floating(dst):
+        return True
+    return pa.types.is_timestamp(src) and pa.types.is_timestamp(dst) and src.tz is None
+
+
+def _csv_scan(
+    objects: list[SourceObject], locs: tuple[NativeLocation, ...], target: ReadTarget
+) -> ScanSpec | None:
+    d = target.dialect
+    if d.trim_spaces or d.skip_rows or d.null_value:
+        return None
+    if d.encoding.lower() not in ("utf8mb4", "utf8", "utf8mb3"):
+        return None
+    codecs = {compression_of(o.obj, d.compression) for o in objects}
+    if len(codecs) != 1:
+        return None
+    codec = codecs.pop()
+    if codec not in _DATAFUSION_CODECS:
+        return None
+    first = objects[0]
+    layout = resolve_layout(d, peek(first.store, first.obj, codec), len(target.columns))
+    if layout.replacements or len(layout.field_delimiter) != 1:
+        return None
+    names = [f"c{i}" for i in range(len(target.columns))]
+    fields = []
+    columns = {}
+    for c in target.columns:
+        name = names[c.position]
+        if not c.loaded:
+            fields.append(pa.field(name, pa.string()))
+            continue
+        has_format = bool(
+            (c.type.name == "DATE" and c.formats.date_format)
+            or (c.type.name in ("DATETIME", "TIMESTAMP") and c.formats.timestamp_format)
+        )
+        ft = fast_arrow_type(c.type, has_format)
+        if ft is None or c.type.name in ("FLOAT", "BOOL"):
+            return None
+        fields.append(pa.field(name, ft))
+        columns[c.field] = name
+    if layout.trailing_delimiter:
+        fields.append(pa.field("c_trailing", pa.string()))
+    options = CsvScanOptions(
+        delimiter=layout.field_delimiter,
+        quote=d.quotation_marks or '"',
+        escape=d.escape_character or None,
+        has_header=d.has_header,
+        compression=_DATAFUSION_CODECS[codec],
+    )
+    return ScanSpec("csv", locs, pa.schema(fields), columns, options)

