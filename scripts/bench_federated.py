@@ -1,4 +1,5 @@
-"""Federated TPC-H for ``scripts/bench``: Parquet in S3 joined with live MariaDB tables.
+"""Federated TPC-H for ``scripts/bench --only federated``: Parquet in S3 joined with live
+MariaDB tables.
 
 Two measurements, both at the benchmark's scale factor, with a private MariaDB (its data
 dir is kept in the benchmark cache, so the tables are loaded into MariaDB only once):
@@ -267,54 +268,3 @@ def report_rows(res: dict[str, Any], timeout: float) -> list[tuple[str, float, f
             "speed-up",
         ),
     ]
-
-
-def main() -> None:
-    """Only the federated part: ``python scripts/bench_federated.py --sf 1``."""
-    import argparse
-    import os
-    import sys
-    import tempfile
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import benchmark as b
-
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sf", default="1")
-    p.add_argument("--nodes", type=int, default=16)
-    p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--mysql-timeout", type=float, default=60.0)
-    p.add_argument("--cache", default=str(b.ROOT / ".bench"))
-    args = p.parse_args()
-    data = b.generate(args.sf, Path(args.cache))
-    with tempfile.TemporaryDirectory(prefix="lakehouse-fed-") as tmp:
-        work = Path(tmp)
-        with b.seaweedfs(work) as endpoint, mariadb(Path(args.cache), args.sf, data) as db:
-            os.environ.update(
-                AWS_ACCESS_KEY_ID=b.ACCESS_KEY,
-                AWS_SECRET_ACCESS_KEY=b.SECRET_KEY,
-                AWS_REGION="us-east-1",
-                AWS_ENDPOINT_URL=endpoint,
-            )
-            b.upload(endpoint, data)
-            res = run(
-                db, endpoint, work, args.nodes, (20 << 30) // args.nodes, args.repeat,
-                b.run_queries, b.duckdb_connection, args.mysql_timeout,
-            )  # fmt: skip
-    for row in report_rows(res, args.mysql_timeout):
-        print(
-            f"{row[0]:55s} ours {row[1]:8.2f}  peer {row[2]:8.2f}  {row[3]:>16s}  target {row[4]}"
-        )
-    for q in sorted(res["federated"]):
-        print(
-            f"{q}: fed {res['federated'][q]:.3f} duck {res['duckdb_federated'][q]:.3f} "
-            f"maria {res['mariadb'][q]} loaded {res['loaded_mysql'][q]:.3f}"
-        )
-
-
-if __name__ == "__main__":
-    sys_path = str(Path(__file__).resolve().parent.parent)
-    import sys
-
-    sys.path.insert(0, sys_path)
-    main()

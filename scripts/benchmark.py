@@ -7,12 +7,15 @@ Measures, at a chosen scale factor:
 - the 22 queries on loaded tables, against DuckDB on its own in-memory tables;
 - the 22 queries on tables scanned in place from S3 Parquet, against DuckDB over httpfs;
 - recovery after a restart, against loading from the sources;
-- the 22 queries with 512 nodes, against the main node count.
+- the 22 queries with 512 nodes, against the main node count;
+- federated: Parquet in S3 joined with live MariaDB tables, against DuckDB's httpfs and
+  mysql extensions, and MariaDB's own tables loaded here against MariaDB itself
+  (``scripts/bench_federated.py``).
 
 Every query runs once to warm up and is then timed as the best of ``--repeat`` runs, the
 same way for both engines. Prints a table of ratios (ours / DuckDB: below 1 is faster)
-and writes all figures as JSON. ``--only`` runs some parts, e.g. ``--only in_place``
-(the parts after a load load the tables first).
+and writes all figures as JSON. ``--only`` runs some parts, e.g. ``--only in_place`` or
+``--only federated`` (the parts after a load load the tables first).
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from lakehouse.tpch import TABLES, query, schema_statements  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BUCKET = "tpch"
-PARTS = ("load", "loaded", "in_place", "recovery", "big_nodes")
+PARTS = ("load", "loaded", "in_place", "recovery", "big_nodes", "federated")
 NEEDS_LOAD = {"load", "loaded", "recovery", "big_nodes"}
 ACCESS_KEY = "bench-access-key"  # SeaweedFS here accepts any credentials
 SECRET_KEY = "bench-secret-key"
@@ -370,77 +374,104 @@ def bench_ours(
 
 
 # --------------------------------------------------------------------------- report
-def report(ours: dict[str, Any], duck: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+def report(
+    ours: dict[str, Any], duck: dict[str, Any], fed: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Print the summary and per-query tables of what was measured; returns the summary."""
     from rich.console import Console
     from rich.table import Table
 
     def total(d: dict[str, float]) -> float:
         return sum(d.values())
 
-    rows = [
-        ("SECONDARY_LOAD from .tbl (s)", ours["load_tbl"], duck["load_tbl"], "<= 1.0"),
-        ("SECONDARY_LOAD from Parquet (s)", ours["load_parquet"], duck["load_parquet"], "<= 1.0"),
-        ("22 queries, loaded (s)", total(ours["loaded"]), total(duck["loaded"]), "<= 1.0"),
-        (
+    rows: list[tuple[str, float, float, str, str]] = []
+    summary: dict[str, Any] = {}
+
+    def compare(name: str, a: float, b: float, target: str) -> None:
+        rows.append((name, a, b, f"{a / b:.2f}x", target))
+        summary[name] = {"lakehouse": a, "duckdb": b, "ratio": a / b}
+
+    if "load_tbl" in ours and "load_tbl" in duck:
+        compare("SECONDARY_LOAD from .tbl (s)", ours["load_tbl"], duck["load_tbl"], "<= 1.0")
+        compare(
+            "SECONDARY_LOAD from Parquet (s)", ours["load_parquet"], duck["load_parquet"], "<= 1.0"
+        )
+    if "loaded" in ours and "loaded" in duck:
+        compare("22 queries, loaded (s)", total(ours["loaded"]), total(duck["loaded"]), "<= 1.0")
+    if "in_place" in ours and "in_place" in duck:
+        compare(
             "22 queries, in place from S3 (s)",
             total(ours["in_place"]),
             total(duck["in_place"]),
             "<= 1.0",
-        ),
-    ]
+        )
+    if "loaded_big_nodes" in ours and "loaded" in ours:
+        big = total(ours["loaded_big_nodes"]) / total(ours["loaded"])
+        rows.append(
+            (
+                f"{args.big_nodes} nodes vs {args.nodes} nodes, 22 queries",
+                total(ours["loaded_big_nodes"]),
+                total(ours["loaded"]),
+                f"{big:.2f}x",
+                "<= 1.3",
+            )
+        )
+        summary["big_nodes_ratio"] = big
+    if "recovery" in ours:
+        source_load = min(ours["load_tbl"], ours["load_parquet"])
+        rec = source_load / ours["recovery"]
+        rows.append(
+            (
+                "recovery (ours) vs loading from sources (ours)",
+                ours["recovery"],
+                source_load,
+                f"{rec:.1f}x faster",
+                ">= 5",
+            )
+        )
+        summary["recovery_speedup"] = rec
+    if fed:
+        import bench_federated
+
+        for row in bench_federated.report_rows(fed, args.mysql_timeout):
+            rows.append(row)
+            summary[row[0]] = {"lakehouse": row[1], "peer": row[2], "ratio": row[3]}
     t = Table(
-        title=f"TPC-H SF{args.sf}: lakehouse vs DuckDB {__import__('duckdb').__version__} (ratio = ours / DuckDB)"
+        title=f"TPC-H SF{args.sf}: lakehouse vs DuckDB {__import__('duckdb').__version__} "
+        "(ratio = ours / peer)"
     )
-    for col in ("measure", "lakehouse", "DuckDB", "ratio", "target"):
+    for col in ("measure", "lakehouse", "peer", "ratio", "target"):
         t.add_column(col, justify="left" if col == "measure" else "right")
-    summary: dict[str, Any] = {}
-    for name, a, b, target in rows:
-        t.add_row(name, f"{a:.2f}", f"{b:.2f}", f"{a / b:.2f}x", target)
-        summary[name] = {"lakehouse": a, "duckdb": b, "ratio": a / b}
-    big = total(ours["loaded_big_nodes"]) / total(ours["loaded"])
-    rec = min(ours["load_tbl"], ours["load_parquet"]) / ours["recovery"]
-    t.add_row(
-        f"{args.big_nodes} nodes vs {args.nodes} nodes, 22 queries",
-        f"{total(ours['loaded_big_nodes']):.2f}",
-        f"{total(ours['loaded']):.2f}",
-        f"{big:.2f}x",
-        "<= 1.3",
-    )
-    t.add_row(
-        "recovery speed-up over loading",
-        f"{ours['recovery']:.2f}",
-        f"{min(ours['load_tbl'], ours['load_parquet']):.2f}",
-        f"{rec:.1f}x faster",
-        ">= 5",
-    )
-    summary["big_nodes_ratio"] = big
-    summary["recovery_speedup"] = rec
+    for name, a, b, ratio, target in rows:
+        t.add_row(name, f"{a:.2f}", f"{b:.2f}", ratio, target)
     console = Console()
     console.print(t)
-    q = Table(title="per query (s): loaded / in place")
-    for col in (
-        "query",
-        "ours loaded",
-        "duckdb mem",
-        "ratio",
-        "ours in place",
-        "duckdb S3",
-        "ratio",
-        f"ours {args.big_nodes} nodes",
-    ):
-        q.add_column(col, justify="right")
-    for k in sorted(ours["loaded"]):
-        q.add_row(
-            k,
-            f"{ours['loaded'][k]:.3f}",
-            f"{duck['loaded'][k]:.3f}",
-            f"{ours['loaded'][k] / duck['loaded'][k]:.2f}",
-            f"{ours['in_place'][k]:.3f}",
-            f"{duck['in_place'][k]:.3f}",
-            f"{ours['in_place'][k] / duck['in_place'][k]:.2f}",
-            f"{ours['loaded_big_nodes'][k]:.3f}",
-        )
-    console.print(q)
+    columns: list[tuple[str, dict[str, float | None]]] = []
+    if "loaded" in ours and "loaded" in duck:
+        columns += [("ours loaded", ours["loaded"]), ("duckdb mem", duck["loaded"])]
+    if "in_place" in ours and "in_place" in duck:
+        columns += [("ours in place", ours["in_place"]), ("duckdb S3", duck["in_place"])]
+    if "loaded_big_nodes" in ours:
+        columns.append((f"ours {args.big_nodes} nodes", ours["loaded_big_nodes"]))
+    if fed:
+        columns += [
+            ("ours federated", fed["federated"]),
+            ("duckdb federated", fed["duckdb_federated"]),
+            ("MariaDB", fed["mariadb"]),
+            ("ours loaded from MariaDB", fed["loaded_mysql"]),
+        ]
+    if columns:
+        q = Table(title="per query (s)")
+        q.add_column("query")
+        for name, _ in columns:
+            q.add_column(name, justify="right")
+        for k in sorted(columns[0][1]):
+            cells = []
+            for _, d in columns:
+                v = d.get(k)
+                cells.append("timeout" if v is None else f"{v:.3f}")
+            q.add_row(k, *cells)
+        console.print(q)
     return summary
 
 
@@ -456,11 +487,29 @@ def main() -> None:
     p.add_argument(
         "--repeat", type=int, default=2, help="timed runs per query, best kept (default 2)"
     )
+    p.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)",
+    )
+    p.add_argument(
+        "--mysql-timeout",
+        type=float,
+        default=60.0,
+        help="cap on each query MariaDB runs itself, in the federated part (default 60 s)",
+    )
     p.add_argument("--out", default=str(ROOT / "bench_out"), help="where the JSON goes")
     p.add_argument("--cache", default=str(ROOT / ".bench"), help="where generated data is kept")
     args = p.parse_args()
+    parts = {x.strip() for x in args.only.split(",") if x.strip()}
+    unknown = parts - set(PARTS)
+    if unknown:
+        p.error(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     data = generate(args.sf, Path(args.cache))
     memory = 20 << 30
+    ours: dict[str, Any] = {}
+    duck: dict[str, Any] = {}
+    fed: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="lakehouse-bench-") as tmp:
         work = Path(tmp)
         with seaweedfs(work) as endpoint:
@@ -472,9 +521,21 @@ def main() -> None:
             )
             log(f"SeaweedFS S3 at {endpoint}; uploading")
             upload(endpoint, data)
-            duck = bench_duckdb(endpoint, args.repeat)
-            ours = bench_ours(work, args.nodes, args.repeat, memory // args.nodes, args.big_nodes)
-    summary = report(ours, duck, args)
+            core = parts - {"federated"}
+            if core:
+                duck = bench_duckdb(endpoint, args.repeat, core)
+                ours = bench_ours(
+                    work, args.nodes, args.repeat, memory // args.nodes, args.big_nodes, core
+                )
+            if "federated" in parts:
+                import bench_federated
+
+                with bench_federated.mariadb(Path(args.cache), args.sf, data) as db:
+                    fed = bench_federated.run(
+                        db, endpoint, work, args.nodes, memory // args.nodes, args.repeat,
+                        run_queries, duckdb_connection, args.mysql_timeout,
+                    )  # fmt: skip
+    summary = report(ours, duck, fed, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"bench-sf{args.sf}-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -485,6 +546,7 @@ def main() -> None:
                 "summary": summary,
                 "lakehouse": ours,
                 "duckdb": duck,
+                "federated": fed,
                 "cores": os.cpu_count(),
             },
             indent=2,
