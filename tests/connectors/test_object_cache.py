@@ -83,7 +83,9 @@ def test_parallel_ranged_copy_and_one_copy_per_object(tmp_path: Path) -> None:
     results: list[Path | None] = []
 
     def read() -> None:
-        results.append(cache.local_copy("u/k", ObjectVersion("t", len(data)), _source(data, opened)))
+        results.append(
+            cache.local_copy("u/k", ObjectVersion("t", len(data)), _source(data, opened))
+        )
 
     threads = [threading.Thread(target=read) for _ in range(8)]
     for t in threads:
