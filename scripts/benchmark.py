@@ -444,7 +444,7 @@ def report(
         t.add_column(col, justify="left" if col == "measure" else "right")
     for name, a, b, ratio, target in rows:
         t.add_row(name, f"{a:.2f}", f"{b:.2f}", ratio, target)
-    console = Console()
+    console = Console(width=max(160, Console().width))
     console.print(t)
     columns: list[tuple[str, dict[str, float | None]]] = []
     if "loaded" in ours and "loaded" in duck:
@@ -458,7 +458,7 @@ def report(
             ("ours federated", fed["federated"]),
             ("duckdb federated", fed["duckdb_federated"]),
             ("MariaDB", fed["mariadb"]),
-            ("ours loaded from MariaDB", fed["loaded_mysql"]),
+            ("ours loaded (MariaDB tables)", fed["loaded_mysql"]),
         ]
     if columns:
         q = Table(title="per query (s)")

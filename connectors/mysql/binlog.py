@@ -15,6 +15,9 @@ import threading
 from connectors.mysql.server import MySQLServer
 
 log = logging.getLogger(__name__)
+# The replication library warns, on every stream it opens, that column names need
+# binlog_row_metadata=FULL; only which table changed is read here, so that is noise.
+logging.getLogger("pymysqlreplication").setLevel(logging.ERROR)
 
 
 class ChangeTracker:

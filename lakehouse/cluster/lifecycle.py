@@ -17,6 +17,7 @@ layer (:mod:`lakehouse.cluster.snapshot`):
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -200,6 +201,7 @@ class ClusterManager:
             return
 
         def persist() -> None:
+            _background_priority()
             st = self.cluster.state(table)
             if st.loaded is not loaded:
                 return  # replaced or unloaded meanwhile
@@ -400,3 +402,12 @@ class ClusterManager:
 
 
 ProgressHook = Callable[[str, int, int], None]
+
+
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: threads have their own nice
+    value): snapshots are written behind loads and queries, never ahead of them."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: same priority
+        pass

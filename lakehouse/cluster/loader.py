@@ -1,6 +1,7 @@
 """ALTER TABLE ... SECONDARY_LOAD for lakehouse tables: files -> node slices.
 
-Objects are read in parallel (one worker per object, each reader itself multi-threaded),
+Objects are read in parallel (one worker per object, or per run of Parquet row groups
+when there are fewer objects than workers; each reader itself multi-threaded),
 every batch is converted to the declared types by its format reader, cut into node pieces
 by the table's placement and appended to that node's slice. Memory is checked batch by
 batch, so a load that cannot fit fails early instead of exhausting the machine. Nothing
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any
 
 import pyarrow as pa
 
@@ -33,6 +35,9 @@ from lakehouse.formats.sources import SourceObject, list_sources
 from lakehouse.storage import StoreResolver
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+# Rows wanted in each node's piece of a batch, and the cap on a batch's rows.
+PIECE_ROWS = 64 * 1024
+MAX_BATCH_ROWS = 1024 * 1024
 
 
 def placement_for(table: Table, nodes: int) -> Placement:
@@ -79,28 +84,44 @@ def load_lakehouse_table(
     placed_rows = [0]
     previous = cluster.loaded(table.database, table.name)
 
-    def read_one(src: SourceObject) -> None:
-        ctx = ReadContext(src.obj.url, source.strict_for(src.entry), warnings)
-        for batch in reader.read(src.store, src.obj, target, ctx):
+    n_workers = max(1, workers or min(4, os.cpu_count() or 1))
+    # Fewer objects than workers: split them (Parquet row groups) so every worker reads.
+    work: list[tuple[SourceObject, Any, int]] = []
+    for o in objects:
+        fmt = reader
+        parts = fmt.splits(o.store, o.obj, n_workers) if len(objects) < n_workers else [None]
+        for i, part in enumerate(parts):
+            share = o.obj.size // len(parts) + (o.obj.size % len(parts) if i == 0 else 0)
+            work.append((o, part, share))
+    # Big batches, so each node's piece of one is big enough to keep as it is.
+    batch_rows = min(max(128 * 1024, nodes * PIECE_ROWS), MAX_BATCH_ROWS)
+
+    def read_one(src: SourceObject, part: Any, share: int) -> None:
+        ctx = ReadContext(
+            src.obj.url, source.strict_for(src.entry), warnings, batch_rows=batch_rows
+        )
+        for batch in reader.read_split(src.store, src.obj, part, target, ctx):
             if failed.is_set():
                 return
             with lock:
-                pieces = placement.split(batch, placed_rows[0])
+                offset = placed_rows[0]
                 placed_rows[0] += batch.num_rows
+            pieces = placement.split(batch, offset)
+            with lock:
                 for node, piece in pieces:
                     slices[node].append(piece)
                     node_bytes[node] += piece.nbytes
                 # node.used still holds the previous version until the swap.
                 cluster.check_capacity(table.qualified_name, node_bytes, previous)
         with lock:
-            done_bytes[0] += src.obj.size
+            done_bytes[0] += share
             if progress is not None:
                 progress(done_bytes[0], total)
 
-    n_workers = max(1, min(workers or min(4, os.cpu_count() or 1), len(objects) or 1))
-    if objects:
+    n_workers = min(n_workers, len(work) or 1)
+    if work:
         with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
-            futures = [pool.submit(read_one, o) for o in objects]
+            futures = [pool.submit(read_one, *w) for w in work]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for f in finished:
                 exc = f.exception()

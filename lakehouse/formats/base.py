@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -145,6 +146,8 @@ class ReadContext:
         warnings: where non-strict warnings go.
         unit: how positions are named in messages: ``line`` for text, ``row`` otherwise.
         first_position: the line/row number of the first row of the current batch.
+        batch_rows: rows per batch wanted, where the format can choose (a load asks for
+            bigger batches than a scan, so node pieces are big enough to keep as they are).
     """
 
     url: str
@@ -152,12 +155,31 @@ class ReadContext:
     warnings: LoadWarnings
     unit: str = "line"
     first_position: int = 1
+    batch_rows: int = 128 * 1024
 
 
 class TableFormat(abc.ABC):
     """Reads one object of a format into batches of the target schema."""
 
     name: str = ""
+
+    def splits(self, store: ObjectStore, obj: ObjectInfo, want: int) -> list[Any]:
+        """Up to ``want`` independent parts of ``obj`` that workers can read at once with
+        :meth:`read_split`; ``[None]`` (the default) means the object is read whole."""
+        return [None]
+
+    def read_split(
+        self,
+        store: ObjectStore,
+        obj: ObjectInfo,
+        split: Any,
+        target: ReadTarget,
+        ctx: ReadContext,
+    ) -> Iterator[pa.RecordBatch]:
+        """Batches of one part from :meth:`splits` (``None``: the whole object)."""
+        if split is not None:
+            raise NotImplementedError(f"{self.name} objects are read whole")
+        return self.read(store, obj, target, ctx)
 
     @abc.abstractmethod
     def read(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,8 +12,6 @@ from lakehouse.errors import LoadError
 from lakehouse.formats.base import ReadContext, ReadTarget, TableFormat
 from lakehouse.formats.convert import cast_to_column
 from lakehouse.storage import ObjectInfo, ObjectStore
-
-BATCH_ROWS = 128 * 1024
 
 
 def match_columns(file_names: list[str], target: ReadTarget, url: str) -> dict[str, str]:
@@ -42,6 +41,42 @@ class ParquetFormat(TableFormat):
     def read(
         self, store: ObjectStore, obj: ObjectInfo, target: ReadTarget, ctx: ReadContext
     ) -> Iterator[pa.RecordBatch]:
+        return self.read_split(store, obj, None, target, ctx)
+
+    def splits(self, store: ObjectStore, obj: ObjectInfo, want: int) -> list[Any]:
+        """Runs of consecutive row groups with about the same number of rows each, as
+        ``(first row group, row groups, first row)``."""
+        if want <= 1:
+            return [None]
+        try:
+            with store.filesystem().open_input_file(obj.path) as handle:
+                meta = pq.ParquetFile(handle).metadata
+        except (OSError, pa.ArrowException) as exc:
+            raise LoadError(f"Cannot read {obj.url} as Parquet: {_short(exc)}") from None
+        groups = meta.num_row_groups
+        if groups <= 1:
+            return [None]
+        rows = [meta.row_group(i).num_rows for i in range(groups)]
+        per = max(1, -(-sum(rows) // min(want, groups)))
+        out: list[Any] = []
+        first, first_row, count, acc = 0, 0, 0, 0
+        for i, n in enumerate(rows):
+            count += 1
+            acc += n
+            if acc >= per or i == groups - 1:
+                out.append((first, count, first_row))
+                first, first_row, count = i + 1, first_row + acc, 0
+                acc = 0
+        return out
+
+    def read_split(
+        self,
+        store: ObjectStore,
+        obj: ObjectInfo,
+        split: Any,
+        target: ReadTarget,
+        ctx: ReadContext,
+    ) -> Iterator[pa.RecordBatch]:
         ctx.unit = "row"
         try:
             handle = store.filesystem().open_input_file(obj.path)
@@ -51,8 +86,14 @@ class ParquetFormat(TableFormat):
         try:
             mapping = match_columns(pf.schema_arrow.names, target, obj.url)
             position = 1
+            row_groups = None
+            if split is not None:
+                first, count, first_row = split
+                row_groups = list(range(first, first + count))
+                position = first_row + 1
             for batch in pf.iter_batches(
-                batch_size=BATCH_ROWS,
+                batch_size=max(ctx.batch_rows, 1024),
+                row_groups=row_groups,
                 columns=list(dict.fromkeys(mapping.values())),
                 use_threads=True,
             ):

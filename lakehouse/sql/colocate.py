@@ -137,9 +137,39 @@ def _find_pair(select: exp.Select, loaded: dict[str, LoadedTable]) -> _Pair | No
             continue
         if any(lx.schema.field(kx).type != ly.schema.field(ky).type for kx, ky in want):
             continue
+        if _selective_join_elsewhere(x, y, lx, ly, candidates, columns):
+            continue
         used = [c for c, xc, yc in eqs if (xc, yc) in set(want)]
         return _Pair(by_alias[x], by_alias[y], used, want)
     return None
+
+
+def _selective_join_elsewhere(
+    x: str,
+    y: str,
+    lx: LoadedTable,
+    ly: LoadedTable,
+    conjuncts: list[exp.Expr],
+    columns: dict[str, set[str]],
+) -> bool:
+    """Whether the bigger of the two tables also joins a third table that has a filter
+    of its own (TPC-H Q8's ``part``, Q9's): joining that first shrinks the big table
+    far more than the node-local join would save, and the rewrite would fix the order."""
+    big = x if lx.nrows >= ly.nrows else y
+    filtered: set[str] = set()
+    joined: set[str] = set()
+    for c in conjuncts:
+        if c.find(exp.Select) is not None:
+            continue
+        found = [_owner(col, columns) for col in c.find_all(exp.Column)]
+        owners = {o for o in found if o is not None}
+        if not owners or len(owners) != len(set(found)):
+            continue  # no column, or one of a table that is not loaded
+        if len(owners) == 1:
+            filtered |= owners
+        elif isinstance(c, exp.EQ) and big in owners and len(owners) == 2:
+            joined |= owners - {big}
+    return bool((filtered & joined) - {x, y})
 
 
 def _is_star(e: exp.Expression) -> bool:
