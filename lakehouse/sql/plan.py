@@ -330,10 +330,11 @@ def plan_query(
     names = assign_output_names(tree, text)
     resolver = _Resolver(session, check_only)
     tree = resolver.resolve(tree, session.database)
-    colocated = _colocate(tree, resolver, session)
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
+    prefetches = [] if check_only else _prefetches(tree, resolver, types)
+    colocated = _colocate(tree, resolver, session)
     sql = translate(tree, types)
-    fetch = None
+    mysql_fetch = None
     if resolver.mysql_reads:
         from functools import partial
 
@@ -343,8 +344,8 @@ def plan_query(
             name: (r.table, _rows(session, r), r.kind) for name, r in resolver.registrations.items()
         }
         pushdown.find_key_sources(resolver.mysql_reads, tree, sizes, types)
-        fetch = partial(pushdown.fetch_reads, session, resolver.mysql_reads)
-    return QueryPlan(
+        mysql_fetch = partial(pushdown.fetch_reads, session, resolver.mysql_reads)
+    plan = QueryPlan(
         sql=sql,
         registrations=list(resolver.registrations.values()),
         names=names,
@@ -354,10 +355,32 @@ def plan_query(
         reads_system=resolver.reads_system,
         not_offloaded=resolver.not_offloaded,
         mysql_reads=resolver.mysql_reads,
-        fetch=fetch,
+        fetch=mysql_fetch,
         colocated=colocated,
         declared_types={k: v for k, v in resolver.declared.items() if v is not None},
     )
+    if prefetches:
+        from lakehouse.sql.prefetch import apply_prefetches
+
+        def fetch(contexts: Any, explain_only: bool) -> list[str]:
+            names = mysql_fetch(contexts, explain_only) if mysql_fetch is not None else []
+            plan.sql = apply_prefetches(sql, prefetches, contexts, explain_only)
+            return names
+
+        plan.fetch = fetch
+    return plan
+
+
+def _prefetches(tree: exp.Expression, resolver: _Resolver, types: dict[str, Any]) -> list[Any]:
+    """Uncorrelated IN subqueries to run before the query (prefetch.py)."""
+    from lakehouse.sql.prefetch import plan_prefetches
+
+    columns_of = {
+        name: {c.key for c in r.table.columns}
+        for name, r in resolver.registrations.items()
+        if r.table is not None
+    }
+    return plan_prefetches(tree, columns_of, types)
 
 
 def _colocate(tree: exp.Expression, resolver: _Resolver, session: Session) -> list[Any]:
