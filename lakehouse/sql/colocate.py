@@ -91,13 +91,13 @@ def _sources(select: exp.Select) -> list[exp.Expression] | None:
     return out
 
 
-def _conjuncts(e: exp.Expr | None) -> list[exp.Expr]:
+def conjuncts(e: exp.Expr | None) -> list[exp.Expr]:
     if e is None:
         return []
     if isinstance(e, exp.And):
-        return _conjuncts(e.left) + _conjuncts(e.right)
+        return conjuncts(e.left) + conjuncts(e.right)
     if isinstance(e, exp.Paren):
-        inner = _conjuncts(e.this)
+        inner = conjuncts(e.this)
         return inner if len(inner) > 1 else [e]
     return [e]
 
@@ -111,9 +111,9 @@ def _find_pair(select: exp.Select, loaded: dict[str, LoadedTable]) -> _Pair | No
         return None
     by_alias = {key(t.alias_or_name): t for t in tables}
     columns = {key(t.alias_or_name): {f.name for f in loaded[t.name].schema} for t in tables}
-    candidates = _conjuncts(select.args["where"].this) if select.args.get("where") else []
+    candidates = conjuncts(select.args["where"].this) if select.args.get("where") else []
     for j in select.args.get("joins") or []:
-        candidates += _conjuncts(j.args.get("on"))
+        candidates += conjuncts(j.args.get("on"))
     equalities: dict[tuple[str, str], list[tuple[exp.Expression, str, str]]] = {}
     for c in candidates:
         if not (
@@ -122,7 +122,7 @@ def _find_pair(select: exp.Select, loaded: dict[str, LoadedTable]) -> _Pair | No
             and isinstance(c.right, exp.Column)
         ):
             continue
-        a, b = _owner(c.left, columns), _owner(c.right, columns)
+        a, b = owner(c.left, columns), owner(c.right, columns)
         if a is None or b is None or a == b:
             continue
         (x, xc), (y, yc) = sorted([(a, key(c.left.name)), (b, key(c.right.name))])
@@ -149,7 +149,7 @@ def _selective_join_elsewhere(
     y: str,
     lx: LoadedTable,
     ly: LoadedTable,
-    conjuncts: list[exp.Expr],
+    candidates: list[exp.Expr],
     columns: dict[str, set[str]],
 ) -> bool:
     """Whether the bigger of the two tables also joins a third table that has a filter
@@ -158,10 +158,10 @@ def _selective_join_elsewhere(
     big = x if lx.nrows >= ly.nrows else y
     filtered: set[str] = set()
     joined: set[str] = set()
-    for c in conjuncts:
+    for c in candidates:
         if c.find(exp.Select) is not None:
             continue
-        found = [_owner(col, columns) for col in c.find_all(exp.Column)]
+        found = [owner(col, columns) for col in c.find_all(exp.Column)]
         owners = {o for o in found if o is not None}
         if not owners or len(owners) != len(set(found)):
             continue  # no column, or one of a table that is not loaded
@@ -187,7 +187,7 @@ def _placed_alike(a: LoadedTable, b: LoadedTable) -> bool:
     )
 
 
-def _owner(col: exp.Column, columns: dict[str, set[str]]) -> str | None:
+def owner(col: exp.Column, columns: dict[str, set[str]]) -> str | None:
     if col.table:
         q = key(col.table)
         return q if q in columns and key(col.name) in columns[q] else None

@@ -332,6 +332,10 @@ def plan_query(
     tree = resolver.resolve(tree, session.database)
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
     prefetches = [] if check_only else _prefetches(tree, resolver, types)
+    if not check_only:
+        from lakehouse.sql.joinorder import reorder_joins
+
+        reorder_joins(tree, _columns_of(resolver))
     colocated = _colocate(tree, resolver, session)
     sql = translate(tree, types)
     mysql_fetch = None
@@ -375,12 +379,16 @@ def _prefetches(tree: exp.Expression, resolver: _Resolver, types: dict[str, Any]
     """Uncorrelated IN subqueries to run before the query (prefetch.py)."""
     from lakehouse.sql.prefetch import plan_prefetches
 
-    columns_of = {
+    return plan_prefetches(tree, _columns_of(resolver), types)
+
+
+def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
+    """Registered table name -> its column names (lower case)."""
+    return {
         name: {c.key for c in r.table.columns}
         for name, r in resolver.registrations.items()
         if r.table is not None
     }
-    return plan_prefetches(tree, columns_of, types)
 
 
 def _colocate(tree: exp.Expression, resolver: _Resolver, session: Session) -> list[Any]:

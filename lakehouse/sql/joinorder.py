@@ -1,0 +1,87 @@
+"""Start a comma join from its filtered dimension, not from an unfiltered table.
+
+DataFusion joins the tables of ``FROM a, b, c WHERE ...`` in the order written, taking
+next the first table that has a join condition with those already joined. When the query
+starts with an unfiltered table whose only filter comes through a small table joined to
+it alone (TPC-H Q7: ``FROM supplier, lineitem, ... nation n1`` with ``n1.n_name`` in two
+values; Q21 likewise), the big joins run on every supplier and the nation filter is
+applied last. Moving that filtered table to the front makes the first join the
+selective one (Q7 at SF1: 0.14 s -> 0.085 s).
+
+The rewrite only reorders inner comma joins of plain tables, which never changes the
+answer, and only in that one pattern: the first table has no filter of its own, and
+another table has one and joins the first table and no other.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from lakehouse.catalog.model import key
+from lakehouse.sql.colocate import conjuncts as _conjuncts
+from lakehouse.sql.colocate import owner as _owner
+
+
+def reorder_joins(tree: exp.Expression, columns_of: dict[str, set[str]]) -> int:
+    """Apply the rule to every SELECT of ``tree`` (in place); returns how many moved.
+
+    Args:
+        tree: the resolved query (tables named by their registrations).
+        columns_of: registered table name -> its column names (lower case).
+    """
+    moved = 0
+    for select in list(tree.find_all(exp.Select)):
+        if _reorder(select, columns_of):
+            moved += 1
+    return moved
+
+
+def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
+    frm = select.args.get("from_") or select.args.get("from")
+    joins = select.args.get("joins") or []
+    if frm is None or len(joins) < 2 or select.args.get("where") is None:
+        return False
+    if any(j.args.get("on") is not None or j.args.get("using") or j.side or j.kind for j in joins):
+        return False
+    tables = [frm.this] + [j.this for j in joins]
+    if not all(isinstance(t, exp.Table) and t.name in columns_of for t in tables):
+        return False
+    columns = {key(t.alias_or_name): columns_of[t.name] for t in tables}
+    if len(columns) != len(tables):
+        return False
+    filtered: set[str] = set()
+    partners: dict[str, set[str]] = {a: set() for a in columns}
+    for c in _conjuncts(select.args["where"].this):
+        if c.find(exp.Select) is not None:
+            continue
+        owners = {_owner(col, columns) for col in c.find_all(exp.Column)}
+        if None in owners or not owners:
+            continue
+        names = {o for o in owners if o is not None}
+        if len(names) == 2 and isinstance(c, exp.EQ):
+            a, b = sorted(names)
+            partners[a].add(b)
+            partners[b].add(a)
+        else:
+            # A filter of one table, or one spanning several (Q7's OR over n1 and n2,
+            # which restricts each of them).
+            filtered |= names
+    first = key(tables[0].alias_or_name)
+    if first in filtered:
+        return False
+    for t in tables[1:]:
+        alias = key(t.alias_or_name)
+        if alias in filtered and partners[alias] == {first}:
+            _move_to_front(select, t)
+            return True
+    return False
+
+
+def _move_to_front(select: exp.Select, table: exp.Table) -> None:
+    """``FROM a, b, t, c`` -> ``FROM t, a, b, c``."""
+    frm = select.args.get("from_") or select.args.get("from")
+    assert frm is not None
+    joins = [j for j in select.args.get("joins") or [] if j.this is not table]
+    first = frm.this
+    frm.set("this", table.copy())
+    select.set("joins", [exp.Join(this=first.copy()), *joins])

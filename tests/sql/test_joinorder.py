@@ -1,0 +1,46 @@
+"""The comma-join reorder: only the one pattern, only the FROM order changes."""
+
+from __future__ import annotations
+
+import sqlglot
+
+from lakehouse.sql.joinorder import reorder_joins
+
+COLUMNS = {
+    "supplier": {"s_suppkey", "s_nationkey"},
+    "lineitem": {"l_suppkey", "l_price"},
+    "nation": {"n_nationkey", "n_name"},
+}
+
+
+def _order(sql: str) -> list[str]:
+    tree = sqlglot.parse_one(sql, read="mysql")
+    reorder_joins(tree, COLUMNS)
+    frm = tree.args["from_"].this
+    return [frm.alias_or_name] + [j.this.alias_or_name for j in tree.args.get("joins") or []]
+
+
+def test_filtered_leaf_of_an_unfiltered_first_table_goes_first() -> None:
+    sql = (
+        "SELECT SUM(l_price) FROM supplier, lineitem, nation n1 WHERE s_suppkey = l_suppkey "
+        "AND s_nationkey = n1.n_nationkey AND n1.n_name IN ('FRANCE', 'GERMANY')"
+    )
+    assert _order(sql) == ["n1", "supplier", "lineitem"]
+
+
+def test_left_alone_otherwise() -> None:
+    # the first table has its own filter
+    assert _order(
+        "SELECT 1 FROM supplier, lineitem, nation WHERE s_suppkey = l_suppkey "
+        "AND s_nationkey = n_nationkey AND n_name = 'X' AND s_suppkey < 10"
+    ) == ["supplier", "lineitem", "nation"]
+    # the filtered table joins another table than the first
+    assert _order(
+        "SELECT 1 FROM lineitem, supplier, nation WHERE s_suppkey = l_suppkey "
+        "AND s_nationkey = n_nationkey AND n_name = 'X'"
+    ) == ["lineitem", "supplier", "nation"]
+    # explicit JOIN ... ON keeps its order
+    assert _order(
+        "SELECT 1 FROM supplier JOIN lineitem ON s_suppkey = l_suppkey "
+        "JOIN nation ON s_nationkey = n_nationkey WHERE n_name = 'X'"
+    ) == ["supplier", "lineitem", "nation"]
