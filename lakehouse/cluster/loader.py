@@ -88,8 +88,7 @@ def load_lakehouse_table(
     # Fewer objects than workers: split them (Parquet row groups) so every worker reads.
     work: list[tuple[SourceObject, Any, int]] = []
     for o in objects:
-        fmt = reader
-        parts = fmt.splits(o.store, o.obj, n_workers) if len(objects) < n_workers else [None]
+        parts = reader.splits(o.store, o.obj, n_workers) if len(objects) < n_workers else [None]
         for i, part in enumerate(parts):
             share = o.obj.size // len(parts) + (o.obj.size % len(parts) if i == 0 else 0)
             work.append((o, part, share))
