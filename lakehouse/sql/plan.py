@@ -331,11 +331,14 @@ def plan_query(
     resolver = _Resolver(session, check_only)
     tree = resolver.resolve(tree, session.database)
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
-    prefetches = [] if check_only else _prefetches(tree, resolver, types)
+    prefetches: list[Any] = []
     if not check_only:
         from lakehouse.sql.joinorder import reorder_joins
+        from lakehouse.sql.prefetch import plan_prefetches
 
-        reorder_joins(tree, _columns_of(resolver))
+        columns_of = _columns_of(resolver)
+        prefetches = plan_prefetches(tree, columns_of, types)  # IN subqueries run first
+        reorder_joins(tree, columns_of)
     colocated = _colocate(tree, resolver, session)
     sql = translate(tree, types)
     mysql_fetch = None
@@ -373,13 +376,6 @@ def plan_query(
 
         plan.fetch = fetch
     return plan
-
-
-def _prefetches(tree: exp.Expression, resolver: _Resolver, types: dict[str, Any]) -> list[Any]:
-    """Uncorrelated IN subqueries to run before the query (prefetch.py)."""
-    from lakehouse.sql.prefetch import plan_prefetches
-
-    return plan_prefetches(tree, _columns_of(resolver), types)
 
 
 def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
