@@ -27,6 +27,18 @@ SYSTEM_SCHEMAS = ("information_schema", "performance_schema", "mysql", "sys")
 
 
 @dataclass(frozen=True)
+class ResultColumnInfo:
+    """One column definition of a result, as MySQL sent it."""
+
+    name: str
+    type: int
+    flags: int
+    length: int
+    decimals: int
+    charset: int
+
+
+@dataclass(frozen=True)
 class MySQLUrl:
     """``mysql://user:password@host:port/[database]``."""
 
@@ -85,6 +97,9 @@ class BackendTable:
     rows_estimate: int
     comment: str
     is_view: bool
+    # (column, index name, MySQL's estimate of its distinct values) for the first column
+    # of every index
+    indexes: tuple[tuple[str, str, int], ...] = ()
 
 
 class MySQLServer:
@@ -145,6 +160,20 @@ class MySQLServer:
             cur.execute(sql, args)
             return list(cur.fetchall())
 
+    def describe(self, sql: str) -> list[ResultColumnInfo]:
+        """The result columns of a SELECT run with the service account (meant for
+        ``LIMIT 0``: its rows are dropped)."""
+        with self.service() as conn, conn.cursor() as cur:
+            cur.execute(sql)
+            cur.fetchall()
+            fields = (
+                cur._result.fields if cur._result is not None else []
+            )  # pymysql's own definitions
+            return [
+                ResultColumnInfo(f.name, f.type_code, f.flags, f.length, f.scale, f.charsetnr)
+                for f in fields
+            ]
+
     def execute(self, sql: str) -> None:
         """Run a statement that returns no rows (KILL ...) with the service account."""
         with self.service() as conn, conn.cursor() as cur:
@@ -194,6 +223,11 @@ class MySQLServer:
             "TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
             (schema, tname),
         )
+        indexes = self.query(
+            "SELECT COLUMN_NAME, INDEX_NAME, CARDINALITY FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND SEQ_IN_INDEX = 1",
+            (schema, tname),
+        )
         return BackendTable(
             database=schema,
             name=tname,
@@ -206,6 +240,7 @@ class MySQLServer:
             rows_estimate=int(rows or 0),
             comment=comment or "",
             is_view=ttype == "VIEW",
+            indexes=tuple((r[0], r[1], int(r[2] or 0)) for r in indexes),
         )
 
     def binlog_position(self) -> tuple[str, int] | None:
@@ -215,6 +250,14 @@ class MySQLServer:
         except Exception:  # no privilege / binlog off
             return None
         return (rows[0][0], int(rows[0][1])) if rows else None
+
+    def explain(self, sql: str) -> list[dict[str, Any]]:
+        """MySQL's plan for a SELECT as rows of its tabular EXPLAIN (column name ->
+        value; MySQL and MariaDB differ in some columns)."""
+        with self.service() as conn, conn.cursor() as cur:
+            cur.execute("EXPLAIN " + sql)
+            names = [d[0].lower() for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def query_cost(self, sql: str, database: str | None = None) -> float | None:
         """MySQL's own cost estimate for a query (EXPLAIN FORMAT=JSON), if it gives one."""

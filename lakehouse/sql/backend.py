@@ -208,6 +208,19 @@ class BackendSession:
             except Exception as exc:
                 raise _translate(exc) from None
 
+    def describe(self, sql: str) -> list[tuple[str, SqlType]]:
+        """Names and types of a SELECT's result (meant for ``LIMIT 0``: rows are dropped)."""
+        with self._lock:
+            try:
+                self._ensure_open()
+                self._discard_unread()
+                res = self.connection.query(sql)
+                columns = [(c.name, column_type(c)) for c in res.columns]
+                res.discard()
+                return columns
+            except Exception as exc:
+                raise _translate(exc) from None
+
     def close(self) -> None:
         try:
             self.connection.close()

@@ -59,7 +59,7 @@ def describe_tables(plan: QueryPlan, engine: Engine, offloaded: bool) -> list[st
             )
             extra = f", dynamic filter: {read.dynamic}" if read.dynamic else ""
             rows = f", {read.rows} rows" if read.rows is not None else ""
-            lines.append(f"-> {name}: read live from MySQL ({how}{extra}{rows})")
+            lines.append(f"-> {read.label}: read live from MySQL ({how}{extra}{rows})")
             sql = read.sql or read.base_sql()
             if len(sql) > MAX_SQL_CHARS:
                 sql = sql[:MAX_SQL_CHARS] + f"... ({len(sql)} characters)"

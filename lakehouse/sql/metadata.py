@@ -49,6 +49,11 @@ def backend_type(column_type: str) -> SqlType:
         t = SqlType.parse(column_type)
     except InvalidTypeError:
         return SqlType("VARCHAR", length=255)
+    return engine_type(t)
+
+
+def engine_type(t: SqlType) -> SqlType:
+    """A MySQL type as this engine computes with it."""
     if t.name == "DECIMAL" and (t.precision or 0) > MAX_DECIMAL_PRECISION:
         # MySQL allows 65 digits (a view's SUM has more than 38); 38 is what this engine
         # computes with, and a value that needs more is clamped with a warning.
@@ -173,6 +178,20 @@ class Metadata:
         """MySQL's estimate of a MySQL table's row count (0 when unknown)."""
         found = self._backend_table(database, name)
         return found.rows_estimate if found is not None else 0
+
+    def index_on(self, database: str, name: str, column: str) -> tuple[bool, int] | None:
+        """(is the primary key, MySQL's estimate of distinct values) of an index that
+        starts with ``column``, the primary key first; None when no index does."""
+        found = self._backend_table(database, name)
+        if found is None:
+            return None
+        best = None
+        for col, index, cardinality in found.indexes:
+            if key(col) == key(column):
+                primary = index.upper() == "PRIMARY"
+                if best is None or primary:
+                    best = (primary, cardinality)
+        return best
 
     def require_table(self, database: str, name: str) -> Table:
         t = self.get_table(database, name)

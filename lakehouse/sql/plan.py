@@ -113,6 +113,7 @@ class _Resolver:
         self.tree: exp.Expression | None = None
         self.referenced: set[str] = set()
         self.uses_star = False
+        self.pushed: dict[str, Any] = {}  # placeholder -> mysqlpush.Pushed
 
     # ----------------------------------------------------------------- tree
     def resolve(self, tree: exp.Expression, database: str | None, depth: int = 0) -> exp.Expression:
@@ -130,6 +131,9 @@ class _Resolver:
                 continue
             db_name = node.text("db") or None
             if db_name is None and (key(node.name) in ctes or key(node.name) == "dual"):
+                continue
+            if db_name is None and node.name in self.pushed:
+                self._pushed_read(node, self.pushed[node.name])
                 continue
             self._resolve_table(node, db_name, database, depth)
         for col in tree.find_all(exp.Column):
@@ -260,6 +264,89 @@ class _Resolver:
         self.reads_unloaded = True
         return Registration(read.registration, "mysql", table=table, mysql=read)
 
+    def _pushed_read(self, node: exp.Table, pushed: Any) -> None:
+        """A join or subquery MySQL runs whole (:mod:`lakehouse.sql.mysqlpush`)."""
+        from lakehouse.sql.pushdown import MySQLRead
+
+        table = pushed.table
+        read = MySQLRead(
+            table,
+            f"m0_q{uuid.uuid4().hex[:12]}",
+            [c.name for c in table.columns],
+            rows_estimate=pushed.rows_estimate,
+            query=pushed,
+        )
+        self.mysql_reads.append(read)
+        self.reads_unloaded = True
+        reg = Registration(read.registration, "mysql", table=table, mysql=read)
+        self.registrations[reg.name] = reg
+        for c in table.columns:
+            self.column_names.setdefault(c.key, c.name)
+            seen = self.declared.get(c.key, c.type)
+            self.declared[c.key] = c.type if seen == c.type else None
+            prev = self.column_types.get(c.key, c.type)
+            self.column_types[c.key] = (
+                c.type if prev is not None and prev.is_integer == c.type.is_integer else None
+            )
+        alias = node.args.get("alias")
+        node.replace(_table_node(reg.name, alias, node.alias_or_name))
+
+    def live_mysql(self, node: exp.Table) -> Table | None:
+        """The MySQL table ``node`` names when this query would read it live."""
+        if self.engine.backend is None or self.check_only:
+            return None
+        table = self._catalog_table(node)
+        if table is None or table.is_view or not is_mysql_table(table):
+            return None
+        loaded = self.engine.cluster.loaded(table.database, table.name)
+        if (
+            loaded is not None
+            and not self.engine.is_stale(loaded)
+            and not self._not_secondary_needed(table)
+        ):
+            return None
+        return table
+
+    def _catalog_table(self, node: exp.Table) -> Table | None:
+        if not node.name or isinstance(node.this, (exp.Anonymous, exp.Func)):
+            return None
+        db = node.text("db") or self.session.database
+        if db is None or key(db) in SYSTEM_DATABASES or node.name.startswith("__lakehouse"):
+            return None
+        if not node.text("db") and key(node.name) == "dual":
+            return None
+        return self.engine.metadata.get_table(db, node.name)
+
+    def push_to_mysql(self, tree: exp.Expression) -> None:
+        """Send whole joins and subqueries of live MySQL tables to MySQL (mysqlpush.py)."""
+        if self.engine.backend is None or self.check_only:
+            return
+        from lakehouse.sql import mysqlpush
+
+        self.referenced = {
+            key(c.name) for c in tree.find_all(exp.Column) if not isinstance(c.this, exp.Star)
+        }
+        self.uses_star = any(True for _ in tree.find_all(exp.Star))
+        metadata = self.engine.metadata
+        context = mysqlpush.Context(
+            live=self.live_mysql,
+            table_of=lambda n: None if (t := self._catalog_table(n)) is None or t.is_view else t,
+            rows=lambda t: metadata.rows_estimate(t.database, t.name),
+            describe=self._describe,
+            explain=self.engine.backend.explain,
+        )
+        self.pushed = mysqlpush.push_to_mysql(tree, context)
+
+    def _describe(self, sql: str) -> list[tuple[str, SqlType]]:
+        """The result columns of a SELECT (``LIMIT 0``), asked of MySQL: on the client's
+        own connection where it has one (MySQL's privileges for it apply)."""
+        if self.session.backend is not None:
+            return self.session.backend.describe(sql)
+        from lakehouse.sql.backend import column_type
+
+        assert self.engine.backend is not None
+        return [(c.name, column_type(c)) for c in self.engine.backend.describe(sql)]
+
     def _not_secondary_needed(self, table: Table) -> list[str]:
         names = [c.name for c in table.columns if not c.secondary]
         if not names:
@@ -329,6 +416,7 @@ def plan_query(
     tree = tree.copy()
     names = assign_output_names(tree, text)
     resolver = _Resolver(session, check_only)
+    resolver.push_to_mysql(tree)
     tree = resolver.resolve(tree, session.database)
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
     prefetches: list[Any] = []

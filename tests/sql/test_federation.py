@@ -46,6 +46,7 @@ def backend(mariadb: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "CREATE USER 'app'@'%' IDENTIFIED BY 'pw'",
         f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ON {DB}.customers TO 'app'@'%'",
         f"GRANT SELECT ON {DB}.orders TO 'app'@'%'",
+        f"ANALYZE TABLE {DB}.customers, {DB}.orders",  # MySQL's estimates decide pushdowns
     )
     files = tmp_path_factory.mktemp("fedfiles")
     # Lakehouse rows: visits by customer (keys 1..4) and 3000 consecutive order ids.
@@ -189,13 +190,24 @@ def test_limit_and_order_pushed(fed: Any) -> None:
 
 def test_dynamic_filter_in_list(fed: Any) -> None:
     sql = (
+        "SELECT o.id, o.amount FROM orders o JOIN visits v ON v.customer = o.id "
+        "WHERE v.n > 4 ORDER BY o.id, v.n"
+    )
+    assert [(r[0], float(r[1])) for r in _run(fed, sql)] == [(1, 0.01), (3, 0.03), (3, 0.03)]
+    tree = _run(fed, "EXPLAIN FORMAT=TREE " + sql)[0][0]
+    assert "dynamic filter: 2 keys from visits" in tree
+    assert "`id` IN (1, 3)" in tree
+
+
+def test_keys_that_match_much_of_a_table_are_not_sent(fed: Any) -> None:
+    # Half of orders through a secondary index: one lookup per row costs more than a scan.
+    sql = (
         "SELECT o.customer, COUNT(*) FROM orders o JOIN visits v ON v.customer = o.customer "
         "WHERE v.n > 4 GROUP BY o.customer ORDER BY o.customer"
     )
     assert _run(fed, sql) == [(1, 5000), (3, 10000)]
     tree = _run(fed, "EXPLAIN FORMAT=TREE " + sql)[0][0]
-    assert "dynamic filter: 2 keys from visits" in tree
-    assert "`customer` IN (1, 3)" in tree
+    assert "dynamic filter" not in tree
 
 
 def test_dynamic_filter_key_ranges(fed: Any) -> None:
@@ -254,6 +266,121 @@ def test_hostile_names_and_strings(fed: Any) -> None:
     # Keys of a lakehouse table pushed as literals.
     joined = f"SELECT w.n FROM names x JOIN {table} w ON w.{col} = x.name ORDER BY w.n"
     assert _run(fed, joined) == [(1,), (2,), (4,)]
+
+
+# --------------------------------------------------------------------------- joins, subqueries
+def _orders(customer_ok: Any, amount_ok: Any) -> list[tuple[int, int, float]]:
+    """(id, customer, amount) of the fixture's orders that pass two tests."""
+    rows = [(i, 1 + i % 4, round(i / 100, 2)) for i in range(1, 20001)]
+    return [r for r in rows if customer_ok(r[1]) and amount_ok(r[2])]
+
+
+def test_join_of_mysql_tables_runs_in_mysql(fed: Any) -> None:
+    # A range of orders joined to filtered customers on their key: MySQL reads the range
+    # and looks customers up by primary key, and sends the joined rows only.
+    sql = (
+        "SELECT c.name, COUNT(*), SUM(o.amount), MAX(v.n) FROM visits v, customers c, orders o "
+        "WHERE c.id = v.customer AND o.customer = c.id AND c.city = 'PARIS' "
+        "AND o.id BETWEEN 150 AND 240 GROUP BY c.name ORDER BY c.name"
+    )
+    rows = _run(fed, sql)
+    visits = {1: [10], 3: [5, 7]}  # the PARIS customers' visits
+    expected = []
+    for cid, name in ((1, "Ann"), (3, "Cy")):
+        mine = _orders(lambda c, cid=cid: c == cid, lambda a: 1.5 <= a <= 2.4)  # ids 150..240
+        n = len(visits[cid])
+        expected.append((name, len(mine) * n, sum(a for *_, a in mine) * n, max(visits[cid])))
+    assert [(r[0], r[1], float(r[2]), r[3]) for r in rows] == [
+        (e[0], e[1], pytest.approx(e[2]), e[3]) for e in expected
+    ]
+    tree = _run(fed, "EXPLAIN FORMAT=TREE " + sql)[0][0]
+    assert "-> join of fed.customers, fed.orders: read live from MySQL" in tree, tree
+    assert (
+        "FROM `fed`.`customers` AS `c`, `fed`.`orders` AS `o` WHERE (`o`.`customer` = `c`.`id`) "
+        "AND (`c`.`city` = 'PARIS') AND (`o`.`id` BETWEEN 150 AND 240) AND `c`.`id` IN (1, 3, 4, 9)"
+        in tree
+    ), tree
+
+
+def test_joined_mysql_tables_with_the_same_column_names(fed: Any) -> None:
+    sql = (
+        "SELECT o.id, c.id, c.name FROM customers c JOIN orders o ON o.customer = c.id "
+        "JOIN visits v ON v.customer = c.id WHERE c.name = 'dee' AND o.id < 20 ORDER BY o.id"
+    )
+    assert _run(fed, sql) == [
+        (3, 4, "Dee"),
+        (7, 4, "Dee"),
+        (11, 4, "Dee"),
+        (15, 4, "Dee"),
+        (19, 4, "Dee"),
+    ]
+    tree = _run(fed, "EXPLAIN FORMAT=TREE " + sql)[0][0]
+    assert "`o`.`id` AS `o__id`" in tree and "`c`.`id` AS `c__id`" in tree, tree
+
+
+def test_joins_that_would_only_widen_rows_stay_here(fed: Any) -> None:
+    # MySQL would scan orders and look each one's customer up: dearer than two reads.
+    sql = (
+        "SELECT COUNT(*) FROM visits v, customers c, orders o "
+        "WHERE c.id = v.customer AND o.customer = c.id AND o.amount > 190"
+    )
+    visits = {1: 1, 3: 2, 4: 1}
+    expected = sum(visits[c] for _, c, _ in _orders(lambda c: c in visits, lambda a: a > 190))
+    assert _run(fed, sql) == [(expected,)]
+    tree = _run(fed, "EXPLAIN FORMAT=TREE " + sql)[0][0]
+    assert "join of" not in tree
+    assert "-> fed.customers: read live from MySQL" in tree
+
+
+def test_subqueries_on_mysql_tables_run_in_mysql(fed: Any) -> None:
+    derived = (
+        "SELECT v.customer, t.total FROM visits v JOIN (SELECT customer, SUM(amount) AS total "
+        "FROM orders WHERE amount < 10 GROUP BY customer) t ON t.customer = v.customer "
+        "ORDER BY v.customer, v.n"
+    )
+    totals = {}
+    for _, c, a in _orders(lambda c: True, lambda a: a < 10):
+        totals[c] = totals.get(c, 0) + a
+    rows = _run(fed, derived)
+    assert [(r[0], float(r[1])) for r in rows] == [
+        (c, pytest.approx(totals[c])) for c in (1, 3, 3, 4)
+    ]
+    tree = _run(fed, "EXPLAIN FORMAT=TREE " + derived)[0][0]
+    assert "-> subquery on fed.orders: read live from MySQL" in tree, tree
+    assert "GROUP BY `customer`" in tree, tree
+    in_list = (
+        "SELECT customer, n FROM visits WHERE customer IN "
+        "(SELECT id FROM customers WHERE city = 'PARIS') ORDER BY n"
+    )
+    assert _run(fed, in_list) == [(3, 5), (3, 7), (1, 10)]
+    scalar = "SELECT customer FROM visits WHERE n > (SELECT COUNT(*) FROM customers) ORDER BY n"
+    assert _run(fed, scalar) == [(3,), (3,), (1,)]
+    # Correlated: stays here, with the right answer.
+    correlated = (
+        "SELECT customer FROM visits v WHERE n > "
+        "(SELECT COUNT(*) FROM orders o WHERE o.customer = v.customer) / 1000 ORDER BY n"
+    )
+    assert _run(fed, correlated) == [(9,), (3,), (1,)]  # 9 has no orders: 2 > 0
+    assert "subquery on" not in _run(fed, "EXPLAIN FORMAT=TREE " + correlated)[0][0]
+
+
+def test_pushed_subqueries_use_the_clients_privileges(fed: Any, backend: Any) -> None:
+    from lakehouse.sql.backend import BackendSession
+
+    mariadb, _ = backend
+    app = fed.engine.session()
+    app.backend = BackendSession.login("127.0.0.1", int(mariadb.port), "app", "pw", DB)
+    app.execute(f"USE {DB}")
+    with pytest.raises(LakehouseError) as err:
+        app.execute("SELECT customer FROM visits WHERE customer IN (SELECT id FROM secret)")
+    assert err.value.mysql_errno == 1142
+    with pytest.raises(LakehouseError) as err:
+        app.execute(
+            "SELECT v.n FROM visits v, customers c, secret s "
+            "WHERE c.id = v.customer AND s.id = c.id AND s.v = 'x'"
+        )
+    assert err.value.mysql_errno == 1142
+    app.backend.close()
 
 
 # --------------------------------------------------------------------------- offload decision
