@@ -421,12 +421,14 @@ def plan_query(
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
     prefetches: list[Any] = []
     if not check_only:
+        from lakehouse.sql import decorrelate
         from lakehouse.sql.joinorder import reorder_joins
         from lakehouse.sql.prefetch import plan_prefetches
 
         columns_of = _columns_of(resolver)
         prefetches = plan_prefetches(tree, columns_of, types)  # IN subqueries run first
         reorder_joins(tree, columns_of)
+        decorrelate.restrict_correlated(tree, columns_of)
     colocated = _colocate(tree, resolver, session)
     sql = translate(tree, types)
     mysql_fetch = None

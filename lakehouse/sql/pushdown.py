@@ -11,7 +11,12 @@ For each MySQL table a query reads without it being loaded, one SELECT is sent t
 - ``ORDER BY ... LIMIT`` / ``LIMIT`` when the query reads only this table and does not
   aggregate;
 - join keys found on the other side of an equality join (dynamic filtering): an IN list
-  when there are few, else a key range, so MySQL can use its indexes.
+  when there are few, else a key range, so MySQL can use its indexes - but only when the
+  index makes them pay: keys that match much of a table through a secondary index would
+  turn MySQL's scan into one lookup per row, so they are not sent.
+
+A join or subquery that MySQL runs whole (:mod:`lakehouse.sql.mysqlpush`) is read the
+same way, through a :class:`MySQLRead` whose ``query`` holds its SQL.
 
 Names and literals in the SQL sent are always quoted safely
 (:mod:`connectors.mysql.quote`). Before MySQL's rows are fetched with the service account,
