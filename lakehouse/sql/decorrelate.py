@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from lakehouse.catalog.model import key
 from lakehouse.sql.colocate import conjuncts
+from lakehouse.sql.colocate import owner as _owner
 
 
 def restrict_correlated(tree: exp.Expression, columns_of: dict[str, set[str]]) -> int:
@@ -119,14 +120,6 @@ def _correlation(
             if alias is not None:
                 return a, b, alias
     return None
-
-
-def _owner(col: exp.Column, columns: dict[str, set[str]]) -> str | None:
-    if col.table:
-        q = key(col.table)
-        return q if q in columns and key(col.name) in columns[q] else None
-    found = [a for a, cols in columns.items() if key(col.name) in cols]
-    return found[0] if len(found) == 1 else None
 
 
 def _only(conj: exp.Expr, alias: str, columns: dict[str, set[str]]) -> bool:

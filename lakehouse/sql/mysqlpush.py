@@ -40,6 +40,7 @@ from typing import Any
 from sqlglot import exp
 
 from lakehouse.catalog.model import Column, Table, key
+from lakehouse.sql.colocate import conjuncts as _conjuncts
 from lakehouse.sql.metadata import ENGINE_MYSQL, engine_type
 from lakehouse.sql.pushdown import PRIMARY_LOOKUP, ROUND_TRIP, SECONDARY_LOOKUP, TRANSFER
 from lakehouse.types import SqlType
@@ -277,7 +278,7 @@ def _push_joins(select: exp.Select, context: Context) -> None:
     for t in select.find_all(exp.Table):
         if t not in nodes and key(t.alias_or_name) in members:
             return  # a nested scope reuses the alias: requalifying would be ambiguous
-    conjuncts = _conjuncts(select.args["where"].this) if select.args.get("where") else []
+    conjuncts: list[Any] = _conjuncts(select.args["where"].this) if select.args.get("where") else []
     for j in joins:
         if j.args.get("on") is not None:
             conjuncts += _conjuncts(j.args["on"])
@@ -301,20 +302,6 @@ def _push_joins(select: exp.Select, context: Context) -> None:
 
 def _is_star(e: exp.Expression) -> bool:
     return isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
-
-
-def _conjuncts(where: exp.Expression) -> list[exp.Expression]:
-    out: list[exp.Expression] = []
-    stack: list[Any] = [where]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, exp.And):
-            stack += [e.right, e.left]
-        elif isinstance(e, exp.Paren) and isinstance(e.this, exp.And):
-            stack.append(e.this)
-        else:
-            out.append(e)
-    return out
 
 
 class _ColumnOwners:
