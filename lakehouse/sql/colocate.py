@@ -78,7 +78,7 @@ class _Pair:
     keys: list[tuple[str, str]]
 
 
-def _sources(select: exp.Select) -> list[exp.Expression] | None:
+def inner_sources(select: exp.Select) -> list[exp.Expression] | None:
     """The FROM item and inner/comma join items, or None when an outer join is present."""
     frm = select.args.get("from_") or select.args.get("from")
     if frm is None:
@@ -103,8 +103,8 @@ def conjuncts(e: exp.Expr | None) -> list[exp.Expr]:
 
 
 def _find_pair(select: exp.Select, loaded: dict[str, LoadedTable]) -> _Pair | None:
-    sources = _sources(select)
-    if sources is None or any(_is_star(e) for e in select.expressions):
+    sources = inner_sources(select)
+    if sources is None or any(is_star(e) for e in select.expressions):
         return None
     tables = [s for s in sources if isinstance(s, exp.Table) and s.name in loaded]
     if len(tables) < 2:
@@ -172,7 +172,7 @@ def _selective_join_elsewhere(
     return bool((filtered & joined) - {x, y})
 
 
-def _is_star(e: exp.Expression) -> bool:
+def is_star(e: exp.Expression) -> bool:
     return isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
 
 
@@ -251,7 +251,7 @@ def _rewrite(
         c.replace(exp.true())
     # The derived table takes the place of whichever of the two comes first; the other
     # leaves the FROM list, its ON conditions (an inner join) joining the WHERE clause.
-    sources = _sources(select) or []
+    sources = inner_sources(select) or []
     position = {id(src): i for i, src in enumerate(sources)}
     first, second = (left, right) if position[id(left)] < position[id(right)] else (right, left)
     first.replace(derived)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse.catalog.model import key
-from lakehouse.sql.colocate import conjuncts
+from lakehouse.sql.colocate import conjuncts, inner_sources
 from lakehouse.sql.colocate import owner as _owner
 
 
@@ -58,18 +58,12 @@ def restrict_correlated(tree: exp.Expression, columns_of: dict[str, set[str]]) -
 
 def _tables(select: exp.Select, columns_of: dict[str, set[str]]) -> dict[str, exp.Table] | None:
     """alias -> table of a SELECT whose sources are all registered plain tables."""
-    frm = select.args.get("from_") or select.args.get("from")
-    if frm is None:
+    sources = inner_sources(select)
+    if sources is None or any(j.args.get("using") for j in select.args.get("joins") or []):
         return None
-    joins = select.args.get("joins") or []
-    if any(j.side or j.args.get("using") or (j.kind or "").upper() not in ("", "INNER", "CROSS")
-           for j in joins):  # fmt: skip
-        return None
-    nodes = [frm.this] + [j.this for j in joins]
-    if not all(isinstance(n, exp.Table) and n.name in columns_of for n in nodes):
-        return None
+    nodes = [n for n in sources if isinstance(n, exp.Table) and n.name in columns_of]
     out = {key(n.alias_or_name): n for n in nodes}
-    return out if len(out) == len(nodes) else None
+    return out if len(out) == len(sources) else None
 
 
 def _restrict(

@@ -41,7 +41,9 @@ from sqlglot import exp
 
 from lakehouse.catalog.model import Column, Table, key
 from lakehouse.sql.colocate import conjuncts as _conjuncts
+from lakehouse.sql.colocate import inner_sources, is_star
 from lakehouse.sql.metadata import ENGINE_MYSQL, engine_type
+from lakehouse.sql.prefetch import refers_only_to
 from lakehouse.sql.pushdown import PRIMARY_LOOKUP, ROUND_TRIP, SECONDARY_LOOKUP, TRANSFER
 from lakehouse.types import SqlType
 
@@ -143,19 +145,17 @@ def _push_subquery(sub: exp.Subquery, context: Context) -> None:
     refs = list(body.find_all(exp.Table))
     if not refs or any(True for _ in body.find_all(*_UNSAFE)):
         return
-    tables = {}
-    for ref in refs:
-        table = context.live(ref)
-        if table is None:
-            return
-        tables[key(ref.alias_or_name)] = (ref, table)
-    if not _self_contained(body, tables):
+    found = [context.live(ref) for ref in refs]
+    tables = [t for t in found if t is not None]
+    if len(tables) != len(refs):
+        return
+    aliases = {key(r.alias_or_name) for r in refs}
+    aliases |= {key(s.alias) for s in body.find_all(exp.Subquery) if s.alias}
+    if not refers_only_to(body, aliases, {c.key for t in tables for c in t.columns}):
         return
     derived = isinstance(sub.parent, (exp.From, exp.Join))
-    first = body
-    while isinstance(first, exp.Union):
-        first = first.this
-    if not isinstance(first, exp.Select):
+    first = _first_select(body)
+    if first is None:
         return
     if derived:
         alias = sub.args.get("alias")
@@ -170,29 +170,26 @@ def _push_subquery(sub: exp.Subquery, context: Context) -> None:
     if any(n is None for n in names) or len({key(n) for n in names if n}) != len(names):
         return
     body = body.copy()
-    target = body
-    while isinstance(target, exp.Union):
-        target = target.this
+    target = _first_select(body)
+    assert target is not None
     for e, n in zip(target.expressions, names, strict=True):
         e.replace(exp.alias_(e.unalias() if isinstance(e, exp.Alias) else e, str(n), quoted=True))
-    for ref in body.find_all(exp.Table):
-        table = context.live(ref)
-        assert table is not None
+    for ref, table in zip(body.find_all(exp.Table), tables, strict=True):
         ref.set("db", exp.to_identifier(table.database, quoted=True))
         ref.set("this", exp.to_identifier(table.name, quoted=True))
     sql = body.sql(dialect="mysql", identify=True)
+    aggregates = any(True for _ in body.find_all(exp.Group, exp.AggFunc, exp.Distinct))
+    read = list({t.key: t for t in tables}.values())
+    if not cheaper_in_mysql(sql, read, aggregates, context):
+        return
     try:
         described = context.describe(body.limit(0, copy=True).sql(dialect="mysql", identify=True))
     except Exception:  # MySQL refused it: run it here instead (any error reappears then)
         return
     if len(described) != len(names):
         return
-    aggregates = any(True for _ in body.find_all(exp.Group, exp.AggFunc, exp.Distinct))
-    read = list({t.key: t for _, t in tables.values()}.values())
-    if not cheaper_in_mysql(sql, read, aggregates, context):
-        return
     name = context.name()
-    largest = max(tables.values(), key=lambda v: context.rows(v[1]))[1]
+    largest = max(read, key=context.rows)
     result = Table(
         database=largest.database,
         name=name,
@@ -203,7 +200,7 @@ def _push_subquery(sub: exp.Subquery, context: Context) -> None:
         engine=ENGINE_MYSQL,
         secondary_engine=None,
     )
-    label = "subquery on " + ", ".join(sorted({t.qualified_name for _, t in tables.values()}))
+    label = "subquery on " + ", ".join(sorted(t.qualified_name for t in read))
     context.pushed[name] = Pushed(
         name, result, sql, "subquery", rows_estimate=context.rows(largest), label=label
     )
@@ -215,29 +212,19 @@ def _push_subquery(sub: exp.Subquery, context: Context) -> None:
         sub.set("this", exp.select(exp.column("value")).from_(placeholder))
 
 
+def _first_select(body: exp.Expression) -> exp.Select | None:
+    """The SELECT that names a UNION's columns (or the body itself)."""
+    while isinstance(body, exp.Union):
+        body = body.this
+    return body if isinstance(body, exp.Select) else None
+
+
 def _output_name(e: exp.Expression) -> str | None:
     if isinstance(e, exp.Alias):
         return e.alias
     if isinstance(e, exp.Column) and not isinstance(e.this, exp.Star):
         return e.name
     return None
-
-
-def _self_contained(body: exp.Expression, tables: dict[str, tuple[exp.Table, Table]]) -> bool:
-    """Whether every column of ``body`` belongs to its own tables or output aliases (a
-    reference to an outer query would make it correlated)."""
-    aliases = set(tables) | {key(s.alias) for s in body.find_all(exp.Subquery) if s.alias}
-    columns = {c.key for _, t in tables.values() for c in t.columns}
-    outputs = {key(a.alias) for a in body.find_all(exp.Alias)}
-    for col in body.find_all(exp.Column):
-        if isinstance(col.this, exp.Star):
-            continue
-        if col.table:
-            if key(col.table) not in aliases:
-                return False
-        elif key(col.name) not in columns and key(col.name) not in outputs:
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- joins
@@ -253,17 +240,13 @@ _OUTER = "\x00outer"  # a column of an enclosing query block
 
 
 def _push_joins(select: exp.Select, context: Context) -> None:
-    frm = select.args.get("from_") or select.args.get("from")
-    if frm is None:
-        return
+    sources = inner_sources(select)
     joins = select.args.get("joins") or []
-    nodes = [frm.this] + [j.this for j in joins]
-    if not all(isinstance(n, exp.Table) for n in nodes):
+    if sources is None or any(j.args.get("using") or j.method for j in joins):
         return
-    for j in joins:
-        kind = (j.kind or "").upper()
-        if j.side or kind not in ("", "INNER", "CROSS") or j.args.get("using") or j.method:
-            return
+    nodes = [n for n in sources if isinstance(n, exp.Table)]
+    if len(nodes) != len(sources):
+        return
     scope: dict[str, _Source] = {}
     for n in nodes:
         known = context.pushed.get(n.name)
@@ -273,7 +256,7 @@ def _push_joins(select: exp.Select, context: Context) -> None:
             return
         scope[alias] = _Source(alias, n, table, context.live(n) is not None)
     members = {a for a, s in scope.items() if s.live}
-    if len(members) < 2 or any(_is_star(e) for e in select.expressions):
+    if len(members) < 2 or any(is_star(e) for e in select.expressions):
         return
     for t in select.find_all(exp.Table):
         if t not in nodes and key(t.alias_or_name) in members:
@@ -298,10 +281,6 @@ def _push_joins(select: exp.Select, context: Context) -> None:
             groups += _groups(conjuncts, scope, rest, owners)
     if found:
         _rewrite(select, scope, found, conjuncts)
-
-
-def _is_star(e: exp.Expression) -> bool:
-    return isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
 
 
 class _ColumnOwners:

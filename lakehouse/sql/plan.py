@@ -168,14 +168,7 @@ class _Resolver:
             self.by_table[table.key] = reg
             self.registrations[reg.name] = reg
             self.tables.append(table)
-            for c in table.columns:
-                self.column_names.setdefault(c.key, c.name)
-                seen = self.declared.get(c.key, c.type)
-                self.declared[c.key] = c.type if seen == c.type else None
-                prev = self.column_types.get(c.key, c.type)
-                self.column_types[c.key] = (
-                    c.type if prev is not None and prev.is_integer == c.type.is_integer else None
-                )
+            self._note_columns(table)
         node.replace(_table_node(reg.name, alias, alias_name))
 
     def _registration(self, table: Table, node: exp.Table) -> Registration:
@@ -264,6 +257,18 @@ class _Resolver:
         self.reads_unloaded = True
         return Registration(read.registration, "mysql", table=table, mysql=read)
 
+    def _note_columns(self, table: Table) -> None:
+        """Display names and types of a table's columns, for results and translation (a
+        name two tables give different types has none)."""
+        for c in table.columns:
+            self.column_names.setdefault(c.key, c.name)
+            seen = self.declared.get(c.key, c.type)
+            self.declared[c.key] = c.type if seen == c.type else None
+            prev = self.column_types.get(c.key, c.type)
+            self.column_types[c.key] = (
+                c.type if prev is not None and prev.is_integer == c.type.is_integer else None
+            )
+
     def _pushed_read(self, node: exp.Table, pushed: Any) -> None:
         """A join or subquery MySQL runs whole (:mod:`lakehouse.sql.mysqlpush`)."""
         from lakehouse.sql.pushdown import MySQLRead
@@ -280,14 +285,7 @@ class _Resolver:
         self.reads_unloaded = True
         reg = Registration(read.registration, "mysql", table=table, mysql=read)
         self.registrations[reg.name] = reg
-        for c in table.columns:
-            self.column_names.setdefault(c.key, c.name)
-            seen = self.declared.get(c.key, c.type)
-            self.declared[c.key] = c.type if seen == c.type else None
-            prev = self.column_types.get(c.key, c.type)
-            self.column_types[c.key] = (
-                c.type if prev is not None and prev.is_integer == c.type.is_integer else None
-            )
+        self._note_columns(table)
         alias = node.args.get("alias")
         node.replace(_table_node(reg.name, alias, node.alias_or_name))
 

@@ -169,13 +169,20 @@ def _uncorrelated(sub: exp.Select, columns_of: dict[str, set[str]]) -> bool:
             return False  # derived tables name their own columns: keep it simple
     if not aliases:
         return False
-    outputs = {key(e.alias) for e in sub.find_all(exp.Alias) if e.alias}
-    for col in sub.find_all(exp.Column):
+    return refers_only_to(sub, aliases, own_columns)
+
+
+def refers_only_to(body: exp.Expression, aliases: set[str], columns: set[str]) -> bool:
+    """Whether every column ``body`` names is qualified with one of ``aliases``, or is
+    unqualified and one of ``columns`` or of its own output aliases (a reference to an
+    enclosing query would make it correlated)."""
+    outputs = {key(e.alias) for e in body.find_all(exp.Alias) if e.alias}
+    for col in body.find_all(exp.Column):
         if isinstance(col.this, exp.Star):
             continue
         if col.table:
             if key(col.table) not in aliases:
                 return False
-        elif key(col.name) not in own_columns and key(col.name) not in outputs:
+        elif key(col.name) not in columns and key(col.name) not in outputs:
             return False
     return True
