@@ -33,6 +33,7 @@ from lakehouse.catalog.model import Table
 from lakehouse.catalog.store import Catalog
 from lakehouse.cluster import snapshot as snap
 from lakehouse.cluster.cluster import Cluster, LoadedTable, LoadStatus
+from lakehouse.cluster.hugepages import without_huge_pages
 from lakehouse.cluster.loader import (
     ProgressCallback,
     load_arrow_table,
@@ -149,7 +150,8 @@ class ClusterManager:
                 progress(done, total)
 
         try:
-            loaded = self._read(table, on_progress)
+            with without_huge_pages():
+                loaded = self._read(table, on_progress)
         except BaseException:
             self.cluster.fail_load(table)
             raise
@@ -296,7 +298,8 @@ class ClusterManager:
             started = time.time()
             st.recovery_start = started
             try:
-                loaded = self._recover_one(t)
+                with without_huge_pages():
+                    loaded = self._recover_one(t)
                 if loaded is not None:
                     loaded.scn = loaded.persisted_scn = self.next_scn()
                     self.cluster.finish_load(t, loaded)

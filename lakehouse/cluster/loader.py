@@ -38,6 +38,10 @@ ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 # Rows wanted in each node's piece of a batch, and the cap on a batch's rows.
 PIECE_ROWS = 64 * 1024
 MAX_BATCH_ROWS = 1024 * 1024
+# A slice's pieces of at least KEEP_ROWS stay as they are; smaller ones are merged into
+# batches of about COMPACT_ROWS.
+KEEP_ROWS = 32 * 1024
+COMPACT_ROWS = 128 * 1024
 
 
 def placement_for(table: Table, nodes: int) -> Placement:
@@ -88,7 +92,9 @@ def load_lakehouse_table(
     # Fewer objects than workers: split them (Parquet row groups) so every worker reads.
     work: list[tuple[SourceObject, Any, int]] = []
     for o in objects:
-        parts = reader.splits(o.store, o.obj, n_workers) if len(objects) < n_workers else [None]
+        parts = (
+            reader.splits(o.store, o.obj, n_workers, target) if len(objects) < n_workers else [None]
+        )
         for i, part in enumerate(parts):
             share = o.obj.size // len(parts) + (o.obj.size % len(parts) if i == 0 else 0)
             work.append((o, part, share))
@@ -161,15 +167,36 @@ def load_lakehouse_table(
 
 
 def _compact(batches: list[pa.RecordBatch], schema: pa.Schema) -> list[pa.RecordBatch]:
-    """Merge many small pieces of a slice into batches of a useful size."""
-    small = [b for b in batches if b.num_rows]
-    if len(small) <= 1:
-        return small
-    rows = sum(b.num_rows for b in small)
-    if rows // len(small) >= 64 * 1024:
-        return small
-    table = pa.Table.from_batches(small, schema=schema).combine_chunks()
-    return table.to_batches(max_chunksize=128 * 1024)
+    """Merge runs of small pieces of a slice into batches of a useful size; pieces that
+    are big enough already are kept as they are (copying them would only cost time and
+    fresh memory)."""
+    out: list[pa.RecordBatch] = []
+    run: list[pa.RecordBatch] = []
+    run_rows = 0
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            merged = pa.Table.from_batches(run, schema=schema).combine_chunks()
+            out.extend(merged.to_batches(max_chunksize=COMPACT_ROWS))
+        run.clear()
+
+    for b in batches:
+        if not b.num_rows:
+            continue
+        if b.num_rows >= KEEP_ROWS:
+            flush()
+            run_rows = 0
+            out.append(b)
+            continue
+        run.append(b)
+        run_rows += b.num_rows
+        if run_rows >= COMPACT_ROWS:
+            flush()
+            run_rows = 0
+    flush()
+    return out
 
 
 def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,9 @@ class ReadContext:
         first_position: the line/row number of the first row of the current batch.
         batch_rows: rows per batch wanted, where the format can choose (a load asks for
             bigger batches than a scan, so node pieces are big enough to keep as they are).
+        lines_before: for a part of an object read on its own, counts the lines before the
+            part (only called when a message needs a position); positions are relative
+            to the part until then.
     """
 
     url: str
@@ -156,6 +159,12 @@ class ReadContext:
     unit: str = "line"
     first_position: int = 1
     batch_rows: int = 128 * 1024
+    lines_before: Callable[[], int] | None = None
+
+    def where(self, index: int) -> str:
+        """``<url> line N`` for row ``index`` of the current batch."""
+        base = self.lines_before() if self.lines_before is not None else 0
+        return f"{self.url} {self.unit} {base + self.first_position + index}"
 
 
 class TableFormat(abc.ABC):
@@ -163,7 +172,9 @@ class TableFormat(abc.ABC):
 
     name: str = ""
 
-    def splits(self, store: ObjectStore, obj: ObjectInfo, want: int) -> list[Any]:
+    def splits(
+        self, store: ObjectStore, obj: ObjectInfo, want: int, target: ReadTarget
+    ) -> list[Any]:
         """Up to ``want`` independent parts of ``obj`` that workers can read at once with
         :meth:`read_split`; ``[None]`` (the default) means the object is read whole."""
         return [None]

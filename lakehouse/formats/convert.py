@@ -52,7 +52,7 @@ def _fail_or_warn(
     first = pc.index(bad, True).as_py()
     value = raw[first].as_py()
     shown = repr(value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "...")
-    where = f"{ctx.url} {ctx.unit} {ctx.first_position + first}"
+    where = ctx.where(first)
     if ctx.strict:
         raise DataConversionError(
             f"Lakehouse load of column '{col.name}' failed: {problem} {shown} for "
@@ -120,6 +120,11 @@ def _check_string(raw: pa.Array, col: TargetColumn, ctx: ReadContext) -> pa.Arra
         return _check_members(raw, col, ctx)
     limit = t.max_char_length()
     if limit is None or len(raw) == 0:
+        return raw
+    # A string has no more characters than bytes: if the longest fits, all do (offsets
+    # only, no pass over the bytes).
+    longest = pc.max(pc.binary_length(raw)).as_py()
+    if longest is None or longest <= limit:
         return raw
     too_long = pc.fill_null(pc.greater(pc.utf8_length(raw), limit), False)
     if pc.any(too_long).as_py():
@@ -423,6 +428,9 @@ def cast_to_column(
     if (t.is_integer or t.name == "YEAR") and (
         pa.types.is_integer(src) or pa.types.is_decimal(src) or pa.types.is_boolean(src)
     ):
+        lo, hi = (0, 2155) if t.name == "YEAR" else t.integer_bounds()
+        if pa.types.is_integer(src) and _within(arr, lo, hi):
+            return check_not_null(arr.cast(target), col, ctx)
         if pa.types.is_decimal(src):
             arr = pc.round(arr, ndigits=0, round_mode="half_towards_infinity")
         wide = (
@@ -430,7 +438,6 @@ def cast_to_column(
             if not pa.types.is_boolean(src)
             else arr.cast(pa.int8()).cast(pa.decimal128(38, 0))
         )
-        lo, hi = (0, 2155) if t.name == "YEAR" else t.integer_bounds()
         return check_not_null(_clamp_and_cast(wide, lo, hi, col, ctx, arr), col, ctx)
     if t.is_integer and pa.types.is_floating(src):
         wide = pc.round(arr, ndigits=0, round_mode="half_towards_infinity")
@@ -463,6 +470,13 @@ def cast_to_column(
             target_type=t.sql(),
             url=ctx.url,
         ) from None
+
+
+def _within(arr: pa.Array, lo: int, hi: int) -> bool:
+    """Every value of an integer array lies in [lo, hi] (one min/max pass)."""
+    bounds = pc.min_max(arr)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return low is None or (lo <= low and high <= hi)
 
 
 def _to_text(arr: pa.Array) -> pa.Array:

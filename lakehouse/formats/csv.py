@@ -13,9 +13,11 @@ Line numbers in messages assume records do not contain quoted newlines.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -36,6 +38,9 @@ FIELD_DELIMITER_CANDIDATES = ("|", ",", "\t", ";")
 _NATIVE_NEWLINES = ("\n", "\r\n", "\r")
 _UNIT_SEPARATOR = "\x1f"
 BLOCK_SIZE = 16 << 20
+# Objects are split for parallel parsing only into parts of at least this size.
+MIN_SPLIT_BYTES = 32 << 20
+SCAN_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,14 @@ class CsvLayout:
         replacements: byte rewrites to apply before parsing (custom record delimiters,
             multi-character field delimiters).
         skip: lines to skip before the first record (``skip_rows`` + header).
+        newline: the line break that ends records (after any replacements).
     """
 
     field_delimiter: str
     trailing_delimiter: bool
     replacements: tuple[tuple[bytes, bytes], ...]
     skip: int
+    newline: str = "\n"
 
 
 def detect_field_delimiter(sample: str) -> str:
@@ -138,6 +145,7 @@ def resolve_layout(dialect: Dialect, sample: bytes, ncolumns: int) -> CsvLayout:
         trailing_delimiter=trailing,
         replacements=tuple(replacements),
         skip=dialect.skip_rows + int(dialect.has_header),
+        newline=newline,
     )
 
 
@@ -149,16 +157,51 @@ class CsvFormat(TableFormat):
     def read(
         self, store: ObjectStore, obj: ObjectInfo, target: ReadTarget, ctx: ReadContext
     ) -> Iterator[pa.RecordBatch]:
+        return self.read_split(store, obj, None, target, ctx)
+
+    def splits(
+        self, store: ObjectStore, obj: ObjectInfo, want: int, target: ReadTarget
+    ) -> list[Any]:
+        """Byte ranges ``(start, end)`` of a big uncompressed object, so several workers
+        parse it at once (Arrow's streaming CSV reader parses one block at a time). Each
+        part reads the records that *begin* in its range; records never hold a newline
+        (``newlines_in_values`` is off), so a newline always ends one."""
+        if want <= 1 or obj.size < 2 * MIN_SPLIT_BYTES:
+            return [None]
+        if compression_of(obj, target.dialect.compression) is not None:
+            return [None]
+        layout = resolve_layout(target.dialect, peek(store, obj, None), len(target.columns))
+        if layout.replacements or layout.newline == "\r":
+            return [None]
+        parts = min(want, obj.size // MIN_SPLIT_BYTES)
+        step = -(-obj.size // parts)
+        return [(lo, min(lo + step, obj.size)) for lo in range(0, obj.size, step)]
+
+    def read_split(
+        self,
+        store: ObjectStore,
+        obj: ObjectInfo,
+        split: Any,
+        target: ReadTarget,
+        ctx: ReadContext,
+    ) -> Iterator[pa.RecordBatch]:
         codec = compression_of(obj, target.dialect.compression)
         layout = resolve_layout(target.dialect, peek(store, obj, codec), len(target.columns))
+        if split is not None and split[0] > 0:
+            # Header and skipped lines are at the start of the object, in the first part.
+            layout = dataclasses.replace(layout, skip=0)
+            start = split[0]
+            ctx.lines_before = lambda: _lines_before(store, obj, start)
         done = 0
         try:
-            for batch in self._read(store, obj, codec, layout, target, ctx, fast=True, skip_rows=0):
+            for batch in self._read(
+                store, obj, split, codec, layout, target, ctx, fast=True, skip_rows=0
+            ):
                 done += batch.num_rows
                 yield batch
         except _FallBack:
             yield from self._read(
-                store, obj, codec, layout, target, ctx, fast=False, skip_rows=done
+                store, obj, split, codec, layout, target, ctx, fast=False, skip_rows=done
             )
 
     # ----------------------------------------------------------------- internals
@@ -166,6 +209,7 @@ class CsvFormat(TableFormat):
         self,
         store: ObjectStore,
         obj: ObjectInfo,
+        split: tuple[int, int] | None,
         codec: str | None,
         layout: CsvLayout,
         target: ReadTarget,
@@ -220,7 +264,12 @@ class CsvFormat(TableFormat):
             quoted_strings_can_be_null=False,
             check_utf8=True,
         )
-        source = open_decompressed(store, obj, codec)
+        if split is None:
+            source = open_decompressed(store, obj, codec)
+        else:
+            source = pa.PythonFile(
+                RecordRange(store.filesystem().open_input_file(obj.path), *split), mode="r"
+            )
         stream: pa.NativeFile = source
         if layout.replacements:
             stream = pa.PythonFile(
@@ -275,6 +324,78 @@ class CsvFormat(TableFormat):
             raise LoadError(f"Cannot read {obj.url}: {_short(exc)}") from None
         finally:
             stream.close()
+
+
+class RecordRange(io.RawIOBase):
+    """The records that begin in bytes ``[start, end)`` of a file, read by range.
+
+    A record begins at the file's start or right after a newline. The range's first
+    partial record belongs to the part before (which reads on past its ``end`` to the
+    newline that ends its last record), so every record is read exactly once.
+    """
+
+    def __init__(self, source: pa.NativeFile, start: int, end: int) -> None:
+        super().__init__()
+        self._source = source
+        self._end = end
+        self._pos = start
+        self._done = False
+        self._last = b"\n"
+        if start > 0:
+            begin = self._find_newline(start - 1)
+            self._pos = begin if begin is not None else end
+        if self._pos >= end:
+            self._done = True
+
+    def _find_newline(self, pos: int) -> int | None:
+        """The position just after the first newline at or after ``pos``."""
+        while True:
+            chunk = self._source.read_at(SCAN_BYTES, pos)
+            if not chunk:
+                return None
+            i = chunk.find(b"\n")
+            if i >= 0:
+                return pos + i + 1
+            pos += len(chunk)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._done:
+            return 0
+        view = memoryview(buffer).cast("B")
+        if self._pos < self._end:
+            data = self._source.read_at(min(len(view), self._end - self._pos), self._pos)
+        elif self._last == b"\n":
+            data = b""  # the range ended exactly at a record's end
+        else:
+            # Past the range: finish the record that began inside it.
+            data = self._source.read_at(min(len(view), SCAN_BYTES), self._pos)
+            i = data.find(b"\n")
+            if i >= 0:
+                data = data[: i + 1]
+                self._done = True
+        if not data:
+            self._done = True
+            return 0
+        n = len(data)
+        view[:n] = data
+        self._pos += n
+        self._last = data[-1:]
+        return n
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+def _lines_before(store: ObjectStore, obj: ObjectInfo, start: int) -> int:
+    """Lines of the object before the first record that begins at or after ``start``
+    (read only for a message that needs a line number)."""
+    with store.filesystem().open_input_file(obj.path) as f:
+        head = f.read_at(start, 0)
+    return head.count(b"\n") + (0 if head.endswith(b"\n") or not head else 1)
 
 
 class _FallBack(Exception):

@@ -43,7 +43,9 @@ class ParquetFormat(TableFormat):
     ) -> Iterator[pa.RecordBatch]:
         return self.read_split(store, obj, None, target, ctx)
 
-    def splits(self, store: ObjectStore, obj: ObjectInfo, want: int) -> list[Any]:
+    def splits(
+        self, store: ObjectStore, obj: ObjectInfo, want: int, target: ReadTarget
+    ) -> list[Any]:
         """Runs of consecutive row groups with about the same number of rows each, as
         ``(first row group, row groups, first row)``."""
         if want <= 1:

@@ -63,3 +63,33 @@ def test_38_digit_columns() -> None:
         Decimal("1614410.2928"),
         None,
     ]
+
+
+def _convert_to(sql_type: str, values: pa.Array) -> tuple[list[object], list[int]]:
+    table = Table(database="d", name="t", columns=(Column("a", SqlType.parse(sql_type)),))
+    target = ReadTarget.for_table(table, Dialect())
+    ctx = ReadContext("test", False, LoadWarnings(), unit="row")
+    out = cast_to_column(values, target.columns[0], ctx)
+    assert out.type == target.columns[0].arrow_type
+    return out.to_pylist(), [w[1] for w in ctx.warnings.recorded]
+
+
+def test_integers_in_range_pass_and_out_of_range_clamp() -> None:
+    # In range: a plain narrowing cast (one min/max pass decides).
+    assert _convert_to("int", pa.array([1, -5, None, 2**31 - 1], pa.int64())) == (
+        [1, -5, None, 2**31 - 1],
+        [],
+    )
+    assert _convert_to("int", pa.array([None, None], pa.int64())) == ([None, None], [])
+    # Out of range: clamped with MySQL's warnings.
+    out, warnings = _convert_to("tinyint unsigned", pa.array([3, 300, -1], pa.int32()))
+    assert out == [3, 255, 0]
+    assert sorted(warnings) == [6052, 6053]  # below and above the range
+
+
+def test_string_lengths_count_characters_not_bytes() -> None:
+    # Three two-byte characters fit CHAR(3) although their six bytes would not.
+    assert _convert_to("char(3)", pa.array(["ééé", "ab", None])) == (["ééé", "ab", None], [])
+    out, warnings = _convert_to("varchar(3)", pa.array(["éééé", "abc"]))
+    assert out == ["ééé", "abc"]
+    assert warnings == [1265]

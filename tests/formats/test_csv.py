@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import datetime as dt
 import gzip
+import itertools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -279,3 +280,67 @@ def test_unloaded_table_is_scanned_in_place(session, tmp_path: Path) -> None:  #
     with pytest.raises(LakehouseError, match="SECONDARY_LOAD") as exc:
         session.sql("SELECT * FROM t")
     assert exc.value.mysql_errno == 3889
+
+
+def _lines(n: int) -> list[str]:
+    # Lines of different lengths, so part boundaries fall at every place in a record.
+    return [f"{i}|{'x' * (i % 13)}|{i % 7}.5|2024-01-{1 + i % 28:02d}|\n" for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_big_files_are_split_and_every_record_read_once(
+    session, tmp_path: Path, monkeypatch, parts: int
+) -> None:  # type: ignore[no-untyped-def]
+    from lakehouse.formats import csv as csv_format
+
+    lines = _lines(3000)
+    f = tmp_path / "big.tbl"
+    f.write_text("id|name|price|day|\n" + "".join(lines))
+    # Small parts, so this file is split like a big one.
+    monkeypatch.setattr(csv_format, "MIN_SPLIT_BYTES", f.stat().st_size // parts)
+    ranges = []
+    real = csv_format.RecordRange
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        ranges.append(args[1:])
+        return real(*args)
+
+    monkeypatch.setattr(csv_format, "RecordRange", counted)
+    make_table(session, f, COLS, {"has_header": True})
+    rows = load_rows(session)
+    assert len(ranges) >= 2  # read in parts, by as many workers as there are
+    assert [r[0] for r in rows] == list(range(1, 3001))
+    assert rows[11] == (12, "x" * 12, Decimal("5.50"), dt.date(2024, 1, 13))
+
+
+def test_record_range_boundaries(tmp_path: Path) -> None:
+    from lakehouse.formats.csv import RecordRange
+
+    data = b"aa\nb\n\ncccc\nd"
+    f = tmp_path / "r.txt"
+    f.write_bytes(data)
+    for cuts in ([0, 3, len(data)], [0, 2, 5, 6, len(data)], list(range(len(data) + 1))):
+        got = b""
+        for lo, hi in itertools.pairwise(cuts):
+            with pa.OSFile(str(f)) as src:
+                got += RecordRange(src, lo, hi).read()
+        assert got == data, cuts
+
+
+def test_split_file_errors_name_the_right_line(session, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from lakehouse.formats import csv as csv_format
+
+    lines = _lines(2000)
+    lines[1500] = "1501|bad|abc|2024-01-02|\n"
+    f = tmp_path / "big.tbl"
+    f.write_text("".join(lines))
+    monkeypatch.setattr(csv_format, "MIN_SPLIT_BYTES", f.stat().st_size // 4)
+    make_table(session, f, COLS)
+    with pytest.raises(DataConversionError) as exc:
+        session.sql("ALTER TABLE t SECONDARY_LOAD")
+    assert "big.tbl line 1501" in str(exc.value)
+    make_table(session, f, COLS, {"is_strict_mode": False})
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    warnings = session.sql("SHOW WARNINGS").to_pylist()
+    assert any("line 1501" in w["Message"] for w in warnings)
+    assert session.sql("SELECT COUNT(*) AS n FROM t").column(0).to_pylist() == [2000]
