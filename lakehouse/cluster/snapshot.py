@@ -121,8 +121,15 @@ def write_snapshot(
     loc: SnapshotLocation,
     loaded: LoadedTable,
     count_put: Callable[[int], None] | None = None,
-) -> str:
-    """Persist a loaded table; returns the load id now named by CURRENT."""
+    proceed: Callable[[], bool] | None = None,
+) -> str | None:
+    """Persist a loaded table; returns the load id now named by CURRENT.
+
+    Args:
+        proceed: called before each batch is written; may wait (persistence yields to
+            loads) and returns False when the snapshot is no longer wanted, in which case
+            what was written is removed and None returned (CURRENT is never touched).
+    """
     table = loaded.table
     load_id = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex[:8]}"
     folder = loc.path(str(table.id), load_id)
@@ -133,6 +140,7 @@ def write_snapshot(
         if isinstance(loc.fs, pafs.LocalFileSystem)
         else ipc.IpcWriteOptions(compression="lz4")
     )
+    wanted = True
     for node, batches in enumerate(loaded.slices):
         name = f"node-{node:05d}.arrow"
         with (
@@ -140,7 +148,13 @@ def write_snapshot(
             ipc.new_file(out, loaded.schema, options=opts) as w,
         ):
             for b in batches:
+                wanted = proceed is None or proceed()
+                if not wanted:
+                    break
                 w.write_batch(b)
+        if not wanted:
+            loc.fs.delete_dir(folder)
+            return None
         files.append({"node": node, "file": name, "rows": sum(b.num_rows for b in batches)})
         if count_put is not None:
             count_put(node)

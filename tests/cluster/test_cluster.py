@@ -353,3 +353,26 @@ def test_recovery_waits_then_answers(tmp_path: Path, tpch_dir: Path) -> None:
     ).to_pylist() == [60175]
     assert time.time() - started < 30
     e2.close()
+
+
+def test_snapshots_wait_while_another_load_reads(tmp_path: Path, tpch_dir: Path) -> None:
+    e = make_engine(tmp_path / "d", nodes=3)
+    s = e.session()
+    create_tpch(s, tpch_dir)
+    persisted_sql = (
+        "SELECT NAME, PERSISTED_SCN = SNAPSHOT_SCN AS done FROM performance_schema.rpd_tables "
+        "JOIN performance_schema.rpd_table_id USING (ID) "
+        "WHERE LOAD_STATUS = 'AVAIL_RPDGSTABSTATE'"
+    )
+    with e.clusters.loading():  # as if a big load were reading meanwhile
+        s.sql("ALTER TABLE nation SECONDARY_LOAD")
+        s.sql("ALTER TABLE region SECONDARY_LOAD")
+        time.sleep(0.3)
+        assert {r["done"] for r in s.sql(persisted_sql).to_pylist()} == {0}
+        # Unloaded before its snapshot was written: none is written.
+        s.sql("ALTER TABLE region SECONDARY_UNLOAD")
+    e.clusters.flush()
+    assert [(r["NAME"], r["done"]) for r in s.sql(persisted_sql).to_pylist()] == [("tpch.nation", 1)]
+    snapshots = [p.parent.parent.name for p in (tmp_path / "d" / "rapid").glob("*/*/manifest.json")]
+    assert len(snapshots) == 1
+    e.close()
