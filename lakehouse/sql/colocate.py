@@ -153,11 +153,16 @@ def _selective_join_elsewhere(
     columns: dict[str, set[str]],
 ) -> bool:
     """Whether the bigger of the two tables also joins a third table that has a filter
-    of its own (TPC-H Q8's ``part``, Q9's): joining that first shrinks the big table
-    far more than the node-local join would save, and the rewrite would fix the order."""
+    of its own (TPC-H Q8's ``part``, Q9's), or - when the smaller of the two has no
+    filter of its own - one restricted through its own joins (Q7's ``supplier``, through
+    a nation named in the WHERE clause): joining that first shrinks the big table far
+    more than the node-local join would save, and the rewrite would fix the order."""
     big = x if lx.nrows >= ly.nrows else y
+    small = y if big == x else x
+    own: set[str] = set()
     filtered: set[str] = set()
     joined: set[str] = set()
+    links: list[set[str]] = []
     for c in candidates:
         if c.find(exp.Select) is not None:
             continue
@@ -165,10 +170,30 @@ def _selective_join_elsewhere(
         owners = {o for o in found if o is not None}
         if not owners or len(owners) != len(set(found)):
             continue  # no column, or one of a table that is not loaded
-        if len(owners) == 1:
+        if isinstance(c, exp.EQ) and len(owners) == 2:
+            if big in owners:
+                joined |= owners - {big}
+            elif not owners & {x, y}:
+                links.append(owners)
+        else:
+            # A filter of one table, or one spanning several (Q7's OR over two nations,
+            # which restricts each of them).
             filtered |= owners
-        elif isinstance(c, exp.EQ) and big in owners and len(owners) == 2:
-            joined |= owners - {big}
+            if len(owners) == 1:
+                own |= owners
+    if (own & joined) - {x, y}:
+        return True
+    if small in own:
+        return False  # the node-local join is selective itself (Q5's orders by date)
+    # A table joined to a restricted one outside the pair is restricted too (Q7's
+    # supplier, through its nation).
+    grew = True
+    while grew:
+        grew = False
+        for pair in links:
+            if pair & filtered and not pair <= filtered:
+                filtered |= pair
+                grew = True
     return bool((filtered & joined) - {x, y})
 
 
