@@ -183,18 +183,23 @@ def write_snapshot(
 
 
 def collect_garbage(loc: SnapshotLocation, table_id: int, keep: str | None) -> None:
-    """Remove load folders of a table that CURRENT does not name."""
+    """Remove load folders of a table that CURRENT does not name, and pointer files a
+    crash left half-written."""
     base = loc.path(str(table_id))
     try:
         infos = loc.fs.get_file_info(pafs.FileSelector(base, allow_not_found=True))
     except OSError:
         return
     for info in infos:
-        if info.type == pafs.FileType.Directory and info.base_name != keep:
-            try:
+        try:
+            if info.type == pafs.FileType.Directory and info.base_name != keep:
                 loc.fs.delete_dir(info.path)
-            except OSError:
-                log.warning("could not remove old snapshot %s", info.path)
+            elif info.type == pafs.FileType.File and ".tmp-" in info.base_name:
+                # A pointer write cut short by a crash (snapshots of a table are written
+                # one at a time, so none is in progress now).
+                loc.fs.delete_file(info.path)
+        except OSError:
+            log.warning("could not remove old snapshot %s", info.path)
 
 
 def delete_snapshot(loc: SnapshotLocation, table_id: int) -> None:

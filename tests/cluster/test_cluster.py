@@ -372,7 +372,9 @@ def test_snapshots_wait_while_another_load_reads(tmp_path: Path, tpch_dir: Path)
         # Unloaded before its snapshot was written: none is written.
         s.sql("ALTER TABLE region SECONDARY_UNLOAD")
     e.clusters.flush()
-    assert [(r["NAME"], r["done"]) for r in s.sql(persisted_sql).to_pylist()] == [("tpch.nation", 1)]
+    assert [(r["NAME"], r["done"]) for r in s.sql(persisted_sql).to_pylist()] == [
+        ("tpch.nation", 1)
+    ]
     snapshots = [p.parent.parent.name for p in (tmp_path / "d" / "rapid").glob("*/*/manifest.json")]
     assert len(snapshots) == 1
     e.close()
