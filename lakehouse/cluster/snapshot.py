@@ -92,6 +92,16 @@ def _atomic_write(loc: SnapshotLocation, path: str, data: bytes) -> None:
             out.write(data)
 
 
+def _sync_file(loc: SnapshotLocation, path: str) -> None:
+    """Make a local file durable before the manifest that names it is written."""
+    if isinstance(loc.fs, pafs.LocalFileSystem):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _read_bytes(loc: SnapshotLocation, path: str) -> bytes | None:
     try:
         with loc.fs.open_input_stream(path, compression=None) as f:
@@ -155,6 +165,7 @@ def write_snapshot(
         if not wanted:
             loc.fs.delete_dir(folder)
             return None
+        _sync_file(loc, f"{folder}/{name}")
         files.append({"node": node, "file": name, "rows": sum(b.num_rows for b in batches)})
         if count_put is not None:
             count_put(node)
