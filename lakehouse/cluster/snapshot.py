@@ -82,24 +82,19 @@ def _atomic_write(loc: SnapshotLocation, path: str, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        dir_fd = os.open(os.path.dirname(path), os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_path(os.path.dirname(path))
     else:
         with loc.fs.open_output_stream(path) as out:
             out.write(data)
 
 
-def _sync_file(loc: SnapshotLocation, path: str) -> None:
-    """Make a local file durable before the manifest that names it is written."""
-    if isinstance(loc.fs, pafs.LocalFileSystem):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _fsync_path(path: str) -> None:
+    """Make a local file, or a directory's entries, durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_bytes(loc: SnapshotLocation, path: str) -> bytes | None:
@@ -165,7 +160,9 @@ def write_snapshot(
         if not wanted:
             loc.fs.delete_dir(folder)
             return None
-        _sync_file(loc, f"{folder}/{name}")
+        if isinstance(loc.fs, pafs.LocalFileSystem):
+            # Durable before the manifest that names it is written.
+            _fsync_path(f"{folder}/{name}")
         files.append({"node": node, "file": name, "rows": sum(b.num_rows for b in batches)})
         if count_put is not None:
             count_put(node)

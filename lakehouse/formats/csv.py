@@ -379,9 +379,10 @@ class RecordRange(io.RawIOBase):
         return out
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(memoryview(buffer).cast("B")))
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
         n = len(data)
-        memoryview(buffer).cast("B")[:n] = memoryview(data)
+        view[:n] = memoryview(data)
         return n
 
     def close(self) -> None:
@@ -392,9 +393,16 @@ class RecordRange(io.RawIOBase):
 def _lines_before(store: ObjectStore, obj: ObjectInfo, start: int) -> int:
     """Lines of the object before the first record that begins at or after ``start``
     (read only for a message that needs a line number)."""
+    lines, pos, last = 0, 0, b"\n"
     with store.filesystem().open_input_file(obj.path) as f:
-        head = f.read_at(start, 0)
-    return head.count(b"\n") + (0 if head.endswith(b"\n") or not head else 1)
+        while pos < start:  # in pieces: the part may begin hundreds of MB in
+            chunk = f.read_at(min(RANGE_READ_BYTES, start - pos), pos)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            pos += len(chunk)
+            last = chunk[-1:]
+    return lines + (0 if last == b"\n" else 1)
 
 
 class _FallBack(Exception):
