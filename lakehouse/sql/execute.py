@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import datafusion
@@ -78,25 +79,47 @@ class QueryContext:
         self._lock = threading.Lock()
         self._shared: dict[str, str] = {}  # table prefix (t<id>) -> registered name
         self._stores: dict[str, tuple[tuple[str, str], ...]] = {}
+        # Shared names a query is still planning with (pinned by prepare until unpin),
+        # and those replaced or forgotten meanwhile, dropped when the last pin goes: a
+        # reload finishing while a query plans must not pull its table from under it.
+        self._pins: Counter[str] = Counter()
+        self._retired: set[str] = set()
 
     def prepare(self, plan: QueryPlan) -> list[str]:
-        """Register what the plan reads; returns per-query names to drop afterwards."""
+        """Register what the plan reads and pin its shared names until :meth:`unpin`;
+        returns per-query names to drop afterwards."""
         temporary = []
         with self._lock:
             for reg in plan.registrations:
                 if reg.shared:
+                    self._pins[reg.name] += 1
                     prefix = reg.name.split("_", 1)[0]
                     current = self._shared.get(prefix)
                     if current == reg.name:
                         continue
-                    register(self.ctx, reg, self._stores)
+                    if reg.name in self._retired:
+                        self._retired.discard(reg.name)  # still registered: in use again
+                    else:
+                        register(self.ctx, reg, self._stores)
                     if current is not None:
-                        self._drop(current)
+                        self._retire(current)
                     self._shared[prefix] = reg.name
                 else:
                     register(self.ctx, reg, self._stores)
                     temporary.append(reg.name)
         return temporary
+
+    def unpin(self, plan: QueryPlan) -> None:
+        """The plan is built (DataFusion holds its tables now): release prepare's pins."""
+        with self._lock:
+            for reg in plan.registrations:
+                if reg.shared:
+                    self._pins[reg.name] -= 1
+                    if self._pins[reg.name] <= 0:
+                        del self._pins[reg.name]
+                        if reg.name in self._retired:
+                            self._retired.discard(reg.name)
+                            self._drop(reg.name)
 
     def forget_table(self, table_id: int) -> None:
         """Drop a table's shared registration (it was unloaded, reloaded or dropped), so
@@ -105,7 +128,14 @@ class QueryContext:
             for prefix in [
                 p for p in self._shared if p == f"t{table_id}" or p.startswith(f"t{table_id}g")
             ]:
-                self._drop(self._shared.pop(prefix))
+                self._retire(self._shared.pop(prefix))
+
+    def _retire(self, name: str) -> None:
+        if self._pins[name] > 0:
+            self._retired.add(name)
+        else:
+            del self._pins[name]
+            self._drop(name)
 
     def release(self, names: list[str]) -> None:
         with self._lock:
@@ -254,6 +284,8 @@ def run_plan(plan: QueryPlan, contexts: QueryContext) -> Result:
     except Exception as exc:  # DataFusion raises bare Exception subclasses
         contexts.release(temporary)
         raise translate_error(exc) from None
+    finally:
+        contexts.unpin(plan)
     fields = []
     columns = []
     for f in df_schema:
@@ -297,6 +329,7 @@ def explain_plan(plan: QueryPlan, contexts: QueryContext, analyze: bool = False)
     except Exception as exc:
         raise translate_error(exc) from None
     finally:
+        contexts.unpin(plan)
         contexts.release(temporary)
     rows = table.to_pylist()
     plans = [
