@@ -428,7 +428,7 @@ def plan_query(
         reorder_joins(tree, columns_of)
         decorrelate.restrict_correlated(tree, columns_of)
     colocated = _colocate(tree, resolver, session)
-    sql = translate(tree, types)
+    sql = translate(tree, types, copy=bool(resolver.mysql_reads))  # the tree is ours
     mysql_fetch = None
     if resolver.mysql_reads:
         from functools import partial

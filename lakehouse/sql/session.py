@@ -250,7 +250,10 @@ class Session:
         return result
 
     def _substitute(self, tree: exp.Expression) -> exp.Expression:
-        """Replace @@variables, @user variables and information functions by values."""
+        """Replace @@variables, @user variables and information functions by values
+        (in a copy; ``tree`` itself when there are none)."""
+        if not any(_substituted(n) for n in tree.walk()):
+            return tree
         tree = tree.copy()
         for node in list(tree.find_all(exp.SessionParameter)):
             name = node.name
@@ -277,11 +280,11 @@ class Session:
             fname = str(call.this).upper()
             if fname == "CONNECTION_ID":
                 call.replace(_literal(self.connection_id))
-            elif fname in ("USER", "SESSION_USER", "SYSTEM_USER"):
+            elif fname in _INFO_USER:
                 call.replace(_literal(f"{self.user}@localhost"))
-            elif fname in ("LAST_INSERT_ID", "ROW_COUNT", "FOUND_ROWS"):
+            elif fname in _INFO_ZERO:
                 call.replace(_literal(0))
-            elif fname in ("SCHEMA", "DATABASE"):
+            elif fname in _INFO_SCHEMA:
                 call.replace(_literal(self.database))
         return tree
 
@@ -442,6 +445,26 @@ def _not_offloaded_reason(plan: Any) -> str:
     if plan.reads_unloaded:
         return "A table is not loaded in the secondary engine; it is scanned in place."
     return "The query reads no secondary engine table."
+
+
+_INFO_USER = ("USER", "SESSION_USER", "SYSTEM_USER")
+_INFO_ZERO = ("LAST_INSERT_ID", "ROW_COUNT", "FOUND_ROWS")
+_INFO_SCHEMA = ("SCHEMA", "DATABASE")
+_INFO_FUNCTIONS = frozenset({"CONNECTION_ID", *_INFO_USER, *_INFO_ZERO, *_INFO_SCHEMA})
+_SUBSTITUTED = (
+    exp.SessionParameter,
+    exp.Parameter,
+    exp.CurrentSchema,
+    exp.CurrentVersion,
+    exp.CurrentUser,
+)
+
+
+def _substituted(node: exp.Expression) -> bool:
+    """Whether :meth:`Session._substitute` replaces ``node``."""
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).upper() in _INFO_FUNCTIONS
+    return isinstance(node, _SUBSTITUTED)
 
 
 def _literal(value: Any) -> exp.Expression:

@@ -15,17 +15,19 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError as SqlglotParseError
 from sqlglot.tokens import TokenType
 
 from lakehouse.catalog.attributes import loads_json
 from lakehouse.catalog.model import Column
 from lakehouse.errors import NotSupportedError, ParseError
-from lakehouse.sql.tokens import Cursor
+from lakehouse.sql.tokens import Cursor, sqlglot_tokens
 from lakehouse.types import SqlType
 
 # sqlglot logs "unsupported syntax" warnings for things we handle ourselves.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+_PARSER_DIALECT = MySQL()
 
 
 # --------------------------------------------------------------------------- values
@@ -230,7 +232,12 @@ def parse_statement(text: str) -> Statement:
 def parse_query(text: str) -> Query:
     """Parse a SELECT with sqlglot's MySQL dialect."""
     try:
-        expressions = sqlglot.parse(text, read="mysql")
+        tokens = sqlglot_tokens(text)
+        if any(t.comments for t in tokens):
+            # The parser hands comment lists on to the tree: keep the kept tokens clean.
+            expressions = sqlglot.parse(text, read="mysql")
+        else:
+            expressions = _PARSER_DIALECT.parser().parse(tokens, text)
     except SqlglotParseError as exc:
         raise ParseError(_sqlglot_message(exc, text)) from None
     except sqlglot.errors.TokenError as exc:

@@ -8,6 +8,7 @@ the original text, which is how result columns get the names MySQL would give th
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlglot.dialects.mysql import MySQL
@@ -33,10 +34,32 @@ def tokenize(sql: str) -> list[Token]:
     Raises:
         ParseError: unterminated string or identifier.
     """
+    return list(_tokens(sql))
+
+
+def sqlglot_tokens(sql: str) -> list[Token]:
+    """sqlglot's own tokens of ``sql``, as its parser takes them.
+
+    A statement is tokenized when it is split from the text, again to find its kind and
+    again for its result names; the last texts' tokens are kept so that is done once.
+
+    Raises:
+        ParseError: unterminated string or identifier.
+    """
+    return list(_raw(sql))
+
+
+@functools.lru_cache(maxsize=64)
+def _raw(sql: str) -> tuple[Token, ...]:
     try:
-        tokens = list(_DIALECT.tokenize(sql))
+        return tuple(_DIALECT.tokenize(sql))
     except TokenError as exc:
         raise ParseError(f"You have an error in your SQL syntax: {exc}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _tokens(sql: str) -> tuple[Token, ...]:
+    tokens = _raw(sql)
     # sqlglot turns some statements (CALL ...) into one COMMAND token followed by the rest
     # of the text as a STRING; tokenize that rest properly, keeping offsets.
     out: list[Token] = []
@@ -52,7 +75,7 @@ def tokenize(sql: str) -> list[Token]:
         ):
             offset = t.end + 1
             rest = sql[offset:]
-            for r in tokenize(rest):
+            for r in _tokens(rest):
                 out.append(
                     Token(
                         r.token_type,
@@ -67,7 +90,7 @@ def tokenize(sql: str) -> list[Token]:
             i += 2
             continue
         i += 1
-    return out
+    return tuple(out)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -623,15 +623,17 @@ def lowercase_identifiers(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def translate(tree: exp.Expression, column_types: dict[str, SqlType]) -> str:
+def translate(tree: exp.Expression, column_types: dict[str, SqlType], copy: bool = True) -> str:
     """Apply every rule to a copy of ``tree`` and print it for DataFusion.
 
     Args:
         tree: the parsed query, with tables already resolved to engine names.
         column_types: declared types by lower-case column name (used to find integer
             operands of ``/``); ambiguous names may be left out.
+        copy: False to rewrite ``tree`` itself (when the caller has no further use for it).
     """
-    tree = tree.copy()
+    if copy:
+        tree = tree.copy()
     tree = strip_mysql_modifiers(tree)
     tree = rollup(tree)
     tree = translate_json(tree, column_types)
