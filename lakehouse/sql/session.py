@@ -460,7 +460,7 @@ _SUBSTITUTED = (
 )
 
 
-def _substituted(node: exp.Expression) -> bool:
+def _substituted(node: exp.Expr) -> bool:
     """Whether :meth:`Session._substitute` replaces ``node``."""
     if isinstance(node, exp.Anonymous):
         return str(node.this).upper() in _INFO_FUNCTIONS
