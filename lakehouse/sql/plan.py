@@ -422,10 +422,12 @@ def plan_query(
         from lakehouse.sql import decorrelate
         from lakehouse.sql.joinorder import reorder_joins
         from lakehouse.sql.prefetch import plan_prefetches
+        from lakehouse.sql.windowize import correlated_as_window
 
         columns_of = _columns_of(resolver)
         prefetches = plan_prefetches(tree, columns_of, types)  # IN subqueries run first
         reorder_joins(tree, columns_of)
+        correlated_as_window(tree, columns_of, _unique_of(resolver))
         decorrelate.restrict_correlated(tree, columns_of)
     colocated = _colocate(tree, resolver, session)
     sql = translate(tree, types, copy=bool(resolver.mysql_reads))  # the tree is ours
@@ -472,6 +474,15 @@ def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
         name: {c.key for c in r.table.columns}
         for name, r in resolver.registrations.items()
         if r.table is not None
+    }
+
+
+def _unique_of(resolver: _Resolver) -> dict[str, str]:
+    """Registered table name -> its primary key, where that is one column (lower case)."""
+    return {
+        name: key(r.table.primary_key[0])
+        for name, r in resolver.registrations.items()
+        if r.table is not None and len(r.table.primary_key) == 1
     }
 
 
