@@ -114,6 +114,7 @@ class _Resolver:
         self.referenced: set[str] = set()
         self.uses_star = False
         self.pushed: dict[str, Any] = {}  # placeholder -> mysqlpush.Pushed
+        self.views: dict[tuple[str, str], list[exp.Subquery]] = {}  # expansions per view
 
     # ----------------------------------------------------------------- tree
     def resolve(self, tree: exp.Expression, database: str | None, depth: int = 0) -> exp.Expression:
@@ -377,6 +378,7 @@ class _Resolver:
             this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias_name), columns=columns)
         )
         node.replace(sub)
+        self.views.setdefault(view.key, []).append(sub)
 
 
 def scan_digest(scan: ScanSpec) -> str:
@@ -418,6 +420,7 @@ def plan_query(
     tree = resolver.resolve(tree, session.database)
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
     prefetches: list[Any] = []
+    views: list[tuple[str, str]] = []
     if not check_only:
         from lakehouse.sql import decorrelate
         from lakehouse.sql.joinorder import reorder_joins
@@ -425,6 +428,7 @@ def plan_query(
         from lakehouse.sql.windowize import correlated_as_window
 
         columns_of = _columns_of(resolver)
+        views = _materialized_views(tree, resolver, session, types)
         prefetches = plan_prefetches(tree, columns_of, types)  # IN subqueries run first
         reorder_joins(tree, columns_of)
         correlated_as_window(tree, columns_of, _unique_of(resolver))
@@ -456,16 +460,87 @@ def plan_query(
         colocated=colocated,
         declared_types={k: v for k, v in resolver.declared.items() if v is not None},
     )
-    if prefetches:
+    if prefetches or views:
         from lakehouse.sql.prefetch import apply_prefetches
 
         def fetch(contexts: Any, explain_only: bool) -> list[str]:
             names = mysql_fetch(contexts, explain_only) if mysql_fetch is not None else []
-            plan.sql = apply_prefetches(sql, prefetches, contexts, explain_only)
+            names += _materialize(contexts, views, explain_only)
+            if prefetches:
+                plan.sql = apply_prefetches(sql, prefetches, contexts, explain_only)
             return names
 
         plan.fetch = fetch
     return plan
+
+
+def _materialized_views(
+    tree: exp.Expression, resolver: _Resolver, session: Session, types: dict[str, SqlType]
+) -> list[tuple[str, str]]:
+    """Views read more than once by the query and computed once (returns name, SQL).
+
+    MySQL materializes a view with GROUP BY, aggregates or DISTINCT into a temporary table
+    (its TEMPTABLE algorithm) and reads that wherever the view is named; DataFusion would
+    compute it again for each reference (TPC-H Q15 scans lineitem twice). Such a view is
+    run first, once, and its references read the result.
+    """
+    from lakehouse.sql import decorrelate
+    from lakehouse.sql.joinorder import reorder_joins
+    from lakehouse.sql.windowize import correlated_as_window
+
+    out: list[tuple[str, str]] = []
+    for uses in resolver.views.values():
+        if len(uses) < 2 or not all(_attached(u, tree) for u in uses):
+            continue
+        inner = uses[0].this
+        if not isinstance(inner, exp.Select) or not (
+            inner.args.get("group")
+            or inner.args.get("distinct")
+            or any(True for _ in inner.find_all(exp.AggFunc))
+        ):
+            continue
+        if any(True for _ in inner.find_all(exp.Window)):
+            continue
+        body = inner.copy()
+        columns_of = _columns_of(resolver)
+        reorder_joins(body, columns_of)
+        correlated_as_window(body, columns_of, _unique_of(resolver))
+        decorrelate.restrict_correlated(body, columns_of)
+        _colocate(body, resolver, session)
+        name = f"__view{len(out) + 1}_{resolver.query_tag}"
+        out.append((name, translate(body, types, copy=False)))
+        for sub in uses:
+            alias = sub.args.get("alias")
+            sub.replace(
+                exp.Table(this=exp.to_identifier(name), alias=alias.copy() if alias else None)
+            )
+    return out
+
+
+def _attached(node: exp.Expr, root: exp.Expr) -> bool:
+    while node.parent is not None:
+        node = node.parent
+    return node is root
+
+
+def _materialize(contexts: Any, views: list[tuple[str, str]], explain_only: bool) -> list[str]:
+    """Compute each view once and register its rows (for EXPLAIN only its plan)."""
+    done: list[str] = []
+    try:
+        for name, sql in views:
+            df = contexts.ctx.sql(sql)
+            if explain_only:
+                contexts.ctx.register_view(name, df)
+            else:
+                batches = df.collect()
+                if not batches:
+                    batches = [pa.RecordBatch.from_pylist([], schema=df.schema())]
+                contexts.ctx.register_record_batches(name, [batches])
+            done.append(name)
+    except Exception:
+        contexts.release(done)
+        raise
+    return done
 
 
 def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
