@@ -28,6 +28,7 @@ from lakehouse.cluster.placement import (
     PLACEMENT_PK,
     PLACEMENT_ROUND_ROBIN,
     Placement,
+    compact,
 )
 from lakehouse.errors import LakehouseError, LoadError
 from lakehouse.formats import LoadWarnings, ReadContext, ReadTarget, format_for
@@ -38,10 +39,6 @@ ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 # Rows wanted in each node's piece of a batch, and the cap on a batch's rows.
 PIECE_ROWS = 64 * 1024
 MAX_BATCH_ROWS = 1024 * 1024
-# A slice's pieces of at least KEEP_ROWS stay as they are; smaller ones are merged into
-# batches of about COMPACT_ROWS.
-KEEP_ROWS = 32 * 1024
-COMPACT_ROWS = 128 * 1024
 
 
 def placement_for(table: Table, nodes: int) -> Placement:
@@ -144,7 +141,7 @@ def load_lakehouse_table(
     if progress is not None:
         progress(total, total)
     schema = target.schema
-    compacted = [_compact(s, schema) for s in slices]
+    compacted = [compact(s, schema) for s in slices]
     schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
     if dictionaries:
         sizes = [
@@ -164,39 +161,6 @@ def load_lakehouse_table(
         recovery_source=None,
         warnings=warnings.as_rows(),
     )
-
-
-def _compact(batches: list[pa.RecordBatch], schema: pa.Schema) -> list[pa.RecordBatch]:
-    """Merge runs of small pieces of a slice into batches of a useful size; pieces that
-    are big enough already are kept as they are (copying them would only cost time and
-    fresh memory)."""
-    out: list[pa.RecordBatch] = []
-    run: list[pa.RecordBatch] = []
-    run_rows = 0
-
-    def flush() -> None:
-        if len(run) == 1:
-            out.append(run[0])
-        elif run:
-            merged = pa.Table.from_batches(run, schema=schema).combine_chunks()
-            out.extend(merged.to_batches(max_chunksize=COMPACT_ROWS))
-        run.clear()
-
-    for b in batches:
-        if not b.num_rows:
-            continue
-        if b.num_rows >= KEEP_ROWS:
-            flush()
-            run_rows = 0
-            out.append(b)
-            continue
-        run.append(b)
-        run_rows += b.num_rows
-        if run_rows >= COMPACT_ROWS:
-            flush()
-            run_rows = 0
-    flush()
-    return out
 
 
 def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
@@ -245,7 +209,7 @@ def load_arrow_table(
         cluster.check_capacity(table.qualified_name, node_bytes, previous)
         if progress is not None:
             progress(i + 1, len(batches))
-    compacted = [_compact(s, schema) for s in slices]
+    compacted = [compact(s, schema) for s in slices]
     schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
     return LoadedTable(
         table=table,

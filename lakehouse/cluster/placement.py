@@ -109,3 +109,54 @@ class Placement:
             out.append((node, sorted_batch.slice(start, count)))
             start += count
         return out
+
+
+# A slice's pieces of at least KEEP_ROWS stay as they are; smaller ones are merged into
+# batches of about COMPACT_ROWS.
+KEEP_ROWS = 32 * 1024
+COMPACT_ROWS = 128 * 1024
+
+
+def compact(batches: list[pa.RecordBatch], schema: pa.Schema) -> list[pa.RecordBatch]:
+    """Merge runs of small pieces of a slice into batches of a useful size; pieces that
+    are big enough already are kept as they are (copying them would only cost time and
+    fresh memory).
+
+    A small piece left alone is copied too when it is a view into a much bigger buffer
+    (a few rows cut from a sorted batch): kept as it is, it would hold the whole buffer
+    in memory, and DataFusion, which sizes a table by its buffers, would take the table
+    for many times its size when it chooses join sides.
+    """
+    out: list[pa.RecordBatch] = []
+    run: list[pa.RecordBatch] = []
+    run_rows = 0
+
+    def flush() -> None:
+        if len(run) == 1:
+            piece = run[0]
+            if piece.get_total_buffer_size() > 2 * piece.nbytes + 4096:
+                # (concatenating one array copies it; combining one chunk would not)
+                piece = pa.RecordBatch.from_arrays(
+                    [pa.concat_arrays([c]) for c in piece.columns], schema=piece.schema
+                )
+            out.append(piece)
+        elif run:
+            merged = pa.Table.from_batches(run, schema=schema).combine_chunks()
+            out.extend(merged.to_batches(max_chunksize=COMPACT_ROWS))
+        run.clear()
+
+    for b in batches:
+        if not b.num_rows:
+            continue
+        if b.num_rows >= KEEP_ROWS:
+            flush()
+            run_rows = 0
+            out.append(b)
+            continue
+        run.append(b)
+        run_rows += b.num_rows
+        if run_rows >= COMPACT_ROWS:
+            flush()
+            run_rows = 0
+    flush()
+    return out

@@ -32,7 +32,7 @@ import pyarrow.ipc as ipc
 
 from lakehouse.catalog.model import Table
 from lakehouse.cluster.cluster import LoadedTable
-from lakehouse.cluster.placement import Placement
+from lakehouse.cluster.placement import Placement, compact
 from lakehouse.errors import LakehouseError
 
 log = logging.getLogger(__name__)
@@ -288,4 +288,6 @@ def _replace(
             for node, piece in placement.split(b, placed):
                 out[node].append(piece)
             placed += b.num_rows
-    return out
+    # Each node's pieces are cut from sorted copies of the persisted batches: merged,
+    # a node owns its rows instead of views into the sorted copies.
+    return [compact(pieces, schema) for pieces in out]
