@@ -23,9 +23,14 @@ def describe_tables(plan: QueryPlan, engine: Engine, offloaded: bool) -> list[st
         lines.append(f"-> Secondary engine RAPID ({len(cluster.nodes)} nodes)")
     for j in plan.colocated:
         on = " AND ".join(f"{a} = {b}" for a, b in j.keys)
+        within = (
+            f"; {', '.join(j.with_tables)} (filtered) joined within each group"
+            if j.with_tables
+            else ""
+        )
         lines.append(
             f"-> node-local join of {j.left} and {j.right} on their placement keys ({on}): "
-            f"{len(cluster.nodes)} nodes in {j.groups} groups, no repartitioning"
+            f"{len(cluster.nodes)} nodes in {j.groups} groups, no repartitioning{within}"
         )
     for reg in plan.registrations:
         table = reg.table

@@ -105,3 +105,50 @@ def test_a_single_parquet_file_loads_in_parallel_by_row_groups(tmp_path: Path) -
     assert "groups.parquet" in str(err.value)
     assert s.sql("SELECT COUNT(*) AS n FROM d.t").column(0).to_pylist() == [n]
     e.close()
+
+
+SATELLITE_QUERIES = {
+    # customer: a filter of its own, joined to orders only -> inside each group
+    "moved": "SELECT COUNT(*) AS n, SUM(l_quantity) AS q FROM customer, orders, lineitem "
+    "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey AND c_nationkey = 3",
+    "moved, its columns read": "SELECT c.c_name, SUM(l.l_quantity) AS q FROM orders o, customer c, "
+    "lineitem l WHERE c.c_custkey = o.o_custkey AND o.o_orderkey = l.l_orderkey "
+    "AND c.c_mktsegment = 'BUILDING' AND l.l_shipdate > DATE '1995-03-15' "
+    "GROUP BY c.c_name ORDER BY q DESC, c.c_name LIMIT 5",
+    # customer also joins supplier (Q5): stays outside
+    "joins two": "SELECT COUNT(*) AS n FROM customer, orders, lineitem, supplier "
+    "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey AND l_suppkey = s_suppkey "
+    "AND c_nationkey = s_nationkey AND c_mktsegment = 'BUILDING'",
+    # no filter of its own: stays outside
+    "no filter": "SELECT COUNT(*) AS n FROM customer, orders, lineitem "
+    "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey",
+    # its column in a subquery condition: stays outside
+    "subquery": "SELECT COUNT(*) AS n FROM customer, orders, lineitem "
+    "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey AND c_nationkey = 3 "
+    "AND c_acctbal > (SELECT AVG(c_acctbal) FROM customer)",
+    # explicit JOIN ... ON: the pair stays node-local, customer outside
+    "on": "SELECT COUNT(*) AS n FROM customer JOIN orders ON c_custkey = o_custkey "
+    "JOIN lineitem ON o_orderkey = l_orderkey WHERE c_nationkey = 3",
+}
+
+
+def test_a_filtered_table_joined_to_one_of_the_pair_joins_within_each_group(
+    tpch_dir: Path,
+) -> None:
+    answers = []
+    for keys in (False, True):
+        e = make_engine(None, 5)
+        s = e.session()
+        create_tpch(s, tpch_dir, placement_keys=keys)
+        load_all(s)
+        answers.append({k: s.sql(q).to_pylist() for k, q in SATELLITE_QUERIES.items()})
+        if keys:
+            for name, q in SATELLITE_QUERIES.items():
+                tree = s.sql("EXPLAIN FORMAT=TREE " + q).column(0)[0].as_py()
+                if name != "joins two":  # (Q7's rule keeps that one a plain join)
+                    assert "node-local join of lineitem and orders" in tree, name
+                inside = "customer (filtered) joined within each group" in tree
+                assert inside == name.startswith("moved"), name
+        e.close()
+    assert answers[0] == answers[1]
+    assert answers[1]["moved"][0]["n"] > 0
