@@ -16,12 +16,14 @@ The rewrite is made only where it cannot change the answer: inner (or comma) joi
 base tables in the same SELECT, no ``*`` in that SELECT, and no column name shared by the
 two tables (the derived table exposes both tables' columns under their own names).
 
-A loaded table with a filter of its own that joins only one of the two (TPC-H Q3's
-``customer`` by market segment, joined to ``orders``) is joined inside each group, before
-the other table of the pair: the node-local join then builds on the orders that customer
-leaves (a fifth of them) instead of joining all of them and dropping most afterwards. It
-is read once per group, which costs little for the tables that fit that description.
-(Inner joins only; the table's conditions move into each group whole.)
+Loaded tables with a filter that join only one of the two (TPC-H Q3's ``customer`` by
+market segment, joined to ``orders``; Q21's ``supplier`` through a ``nation`` picked by
+name, joined to ``lineitem``) are joined inside each group, before the pair's own join:
+that join then works on what they leave (Q3: a fifth of the orders; Q21: 4 % of the
+lineitem rows) instead of joining everything and dropping most of it afterwards. They
+are read once per group, which costs little for tables that fit that description. (Comma
+joins only; their conditions move into each group whole, and a table whose column a
+subquery or a condition over other tables reads stays outside.)
 """
 
 from __future__ import annotations
@@ -230,19 +232,20 @@ def owner(col: exp.Column, columns: dict[str, set[str]]) -> str | None:
 
 @dataclass
 class _Satellite:
-    table: exp.Table
-    partner: str  # alias of the pair table it joins
-    conjuncts: list[exp.Expr]  # its join conditions and its own filters
+    """Tables joined into each group: connected among themselves, at least one with a
+    filter of its own, joined to one table of the pair (``partner``) and nothing else."""
+
+    tables: list[exp.Table]  # in join order, a filtered one first
+    partner: str  # alias of the pair table they join
+    conjuncts: list[exp.Expr]  # every condition on them: filters, their joins
 
 
 def _satellites(
     select: exp.Select, pair: _Pair, loaded: dict[str, LoadedTable]
 ) -> list[_Satellite]:
-    """Loaded tables of the SELECT that have a filter of their own and join one table of
-    the pair and nothing else (comma joins only)."""
-    if any(
-        j.args.get("on") is not None or j.args.get("using") for j in select.args.get("joins") or []
-    ):
+    """The satellites of a pair (comma joins of loaded tables only)."""
+    joins = select.args.get("joins") or []
+    if any(j.args.get("on") is not None or j.args.get("using") for j in joins):
         return []
     sources = inner_sources(select) or []
     tables = [t for t in sources if isinstance(t, exp.Table) and t.name in loaded]
@@ -251,40 +254,73 @@ def _satellites(
     columns = {key(t.alias_or_name): {f.name for f in loaded[t.name].schema} for t in tables}
     if len(columns) != len(tables):
         return []
+    by_alias = {key(t.alias_or_name): t for t in tables}
     ends = {key(pair.left.alias_or_name), key(pair.right.alias_or_name)}
-    taken = set().union(*(columns[a] for a in ends))
-    by_owner: dict[str, list[exp.Expr]] = {}
+    group = {a: a for a in columns if a not in ends}  # union-find over the other tables
+
+    def find(a: str) -> str:
+        while group[a] != a:
+            a = group[a]
+        return a
+
+    touching: dict[str, list[exp.Expr]] = {}
+    filtered: set[str] = set()
     blocked: set[str] = set()
+    partners: dict[str, set[str]] = {}
     for c in conjuncts(select.args["where"].this):
-        owners_list = [owner(col, columns) for col in c.find_all(exp.Column)]
-        owners = {o for o in owners_list if o is not None}
-        if c.find(exp.Select) is not None or None in owners_list:
-            blocked |= owners  # a subquery or an unknown column: leave its tables alone
+        found = [owner(col, columns) for col in c.find_all(exp.Column)]
+        owners = {o for o in found if o is not None}
+        mine = owners - ends
+        if c.find(exp.Select) is not None or None in found:
+            blocked |= mine  # a subquery, or a column of no table here: leave them alone
             continue
-        for o in owners - ends:
-            if len(owners) == 1 or (
-                len(owners) == 2
-                and owners & ends
-                and isinstance(c, exp.EQ)
-                and isinstance(c.left, exp.Column)
-                and isinstance(c.right, exp.Column)
-            ):
-                by_owner.setdefault(o, []).append(c)
-            else:
-                blocked.add(o)  # joins another table, or a condition over several
+        if not mine:
+            continue
+        simple_join = (
+            len(owners) == 2
+            and isinstance(c, exp.EQ)
+            and isinstance(c.left, exp.Column)
+            and isinstance(c.right, exp.Column)
+        )
+        if owners & ends:
+            if not simple_join:
+                blocked |= mine
+                continue
+            (a,) = mine
+            partners.setdefault(a, set()).update(owners & ends)
+        else:
+            first, *rest = sorted(mine)
+            for other in rest:
+                group[find(other)] = find(first)
+            if not simple_join:
+                filtered |= mine
+        for a in mine:
+            touching.setdefault(a, []).append(c)
+    components: dict[str, list[str]] = {}
+    for a in (key(t.alias_or_name) for t in tables):
+        if a not in ends:
+            components.setdefault(find(a), []).append(a)
+    taken = set().union(*(columns[a] for a in ends))
     out = []
-    for t in tables:
-        a = key(t.alias_or_name)
-        if a in ends or a in blocked or a not in by_owner or columns[a] & taken:
+    for members in components.values():
+        joined = set().union(*(partners.get(a, set()) for a in members))
+        names = [columns[a] for a in members]
+        if (
+            set(members) & blocked
+            or not set(members) & filtered
+            or len(joined) != 1
+            or any(n & taken for n in names)
+            or sum(len(n) for n in names) != len(set().union(*names))
+        ):
             continue
-        mine = by_owner[a]
-        partners = {owner(col, columns) for c in mine for col in c.find_all(exp.Column)} - {a}
-        own = [c for c in mine if {owner(col, columns) for col in c.find_all(exp.Column)} == {a}]
-        partner = partners.pop() if len(partners) == 1 else None
-        if partner is None or not own:
-            continue
-        taken |= columns[a]
-        out.append(_Satellite(t, partner, mine))
+        taken |= set().union(*names)
+        conds: dict[int, exp.Expr] = {}
+        for a in members:
+            for c in touching.get(a, []):
+                conds[id(c)] = c
+        start = next(a for a in members if a in filtered)
+        order = [start] + [a for a in members if a != start]
+        out.append(_Satellite([by_alias[a] for a in order], joined.pop(), list(conds.values())))
     return out
 
 
@@ -313,52 +349,55 @@ def _rewrite(
         if not any(c is m or _within(c, m) for sat in satellites for m in sat.conjuncts)
     ]
     still = {key(c.name) for c in outside}
-    scols = {
-        key(sat.table.alias_or_name): [
-            f.name for f in loaded[sat.table.name].schema if f.name in still
-        ]
+    extra = [
+        exp.column(f.name, table=t.alias_or_name)
         for sat in satellites
-    }
-    # The pair table the satellites join comes first, so they restrict it before the join.
-    first_end = left
-    if satellites and all(key(sat.partner) == key(ra) for sat in satellites):
-        first_end = right
-    second_end = right if first_end is left else left
+        for t in sat.tables
+        for f in loaded[t.name].schema
+        if f.name in still
+    ]
     branches: list[exp.Select] = []
     for g in range(groups):
-        names = {
-            id(left): register(loaded[left.name], g, groups),
-            id(right): register(loaded[right.name], g, groups),
-        }
-        on = exp.and_(
-            *[
-                exp.EQ(this=exp.column(kx, table=la), expression=exp.column(ky, table=ra))
-                for kx, ky in pair.keys
-            ]
-        )
-        branch = exp.select(
+        lname = register(loaded[left.name], g, groups)
+        rname = register(loaded[right.name], g, groups)
+        keys = [
+            exp.EQ(this=exp.column(kx, table=la), expression=exp.column(ky, table=ra))
+            for kx, ky in pair.keys
+        ]
+        items = [
             *[exp.column(c, table=la) for c in lcols],
             *[exp.column(c, table=ra) for c in rcols],
-            *[
-                exp.column(c, table=sat.table.alias_or_name)
-                for sat in satellites
-                for c in scols[key(sat.table.alias_or_name)]
-            ],
-        ).from_(_named(names[id(first_end)], first_end.alias_or_name))
-        for sat in satellites:
-            if key(sat.partner) == key(first_end.alias_or_name):
-                branch = branch.join(sat.table.copy(), on=_all(sat.conjuncts))
-        branch = branch.join(_named(names[id(second_end)], second_end.alias_or_name), on=on)
-        for sat in satellites:
-            if key(sat.partner) != key(first_end.alias_or_name):
-                branch = branch.join(sat.table.copy(), on=_all(sat.conjuncts))
+            *[c.copy() for c in extra],
+        ]
+        if not satellites:
+            branch = (
+                exp.select(*items)
+                .from_(_named(lname, la))
+                .join(_named(rname, ra), on=exp.and_(*keys))
+            )
+        else:
+            # A comma join, each satellite's tables just before the pair table they
+            # join: DataFusion joins them (and their filters) first.
+            order: list[exp.Expression] = []
+            ends = [(left, lname), (right, rname)]
+            if not any(key(sat.partner) == key(la) for sat in satellites):
+                ends.reverse()  # the end the satellites join comes first
+            for end, name in ends:
+                for sat in satellites:
+                    if key(sat.partner) == key(end.alias_or_name):
+                        order += [t.copy() for t in sat.tables]
+                order.append(_named(name, end.alias_or_name))
+            branch = exp.select(*items).from_(order[0])
+            for t in order[1:]:
+                branch = branch.join(t)
+            branch = branch.where(*keys, *[c.copy() for sat in satellites for c in sat.conjuncts])
         branches.append(branch)
     union: exp.Expression = branches[0]
     for b in branches[1:]:
         union = exp.Union(this=union, expression=b, distinct=False)
     derived = exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(alias)))
     # Columns of the tables inside now come from the derived table.
-    inside = {key(la), key(ra), *(key(sat.table.alias_or_name) for sat in satellites)}
+    inside = {key(la), key(ra), *(key(t.alias_or_name) for sat in satellites for t in sat.tables)}
     for col in outside:
         if col.table and key(col.table) in inside:
             col.set("table", exp.to_identifier(alias))
@@ -372,7 +411,7 @@ def _rewrite(
     if satellites:
         # (Comma joins only.) The derived table takes the place of the first of the
         # tables it holds; the others leave the FROM list.
-        gone = {id(left), id(right), *(id(sat.table) for sat in satellites)}
+        gone = {id(left), id(right), *(id(t) for sat in satellites for t in sat.tables)}
         rest = [src for src in sources if id(src) not in gone]
         at = min(i for i, src in enumerate(sources) if id(src) in gone)
         rest.insert(at, derived)
@@ -401,7 +440,7 @@ def _rewrite(
         loaded[right.name].table.name,
         pair.keys,
         groups,
-        [loaded[sat.table.name].table.name for sat in satellites],
+        [loaded[t.name].table.name for sat in satellites for t in sat.tables],
     )
 
 
@@ -409,10 +448,6 @@ def _named(name: str, alias: str) -> exp.Table:
     return exp.Table(
         this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))
     )
-
-
-def _all(parts: list[exp.Expr]) -> exp.Expr:
-    return exp.and_(*[p.copy() for p in parts])
 
 
 def _within(node: exp.Expr, ancestor: exp.Expr) -> bool:

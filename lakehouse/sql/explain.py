@@ -24,7 +24,7 @@ def describe_tables(plan: QueryPlan, engine: Engine, offloaded: bool) -> list[st
     for j in plan.colocated:
         on = " AND ".join(f"{a} = {b}" for a, b in j.keys)
         within = (
-            f"; {', '.join(j.with_tables)} (filtered) joined within each group"
+            f"; {', '.join(j.with_tables)} joined within each group first, with their filters"
             if j.with_tables
             else ""
         )

@@ -115,6 +115,10 @@ SATELLITE_QUERIES = {
     "lineitem l WHERE c.c_custkey = o.o_custkey AND o.o_orderkey = l.l_orderkey "
     "AND c.c_mktsegment = 'BUILDING' AND l.l_shipdate > DATE '1995-03-15' "
     "GROUP BY c.c_name ORDER BY q DESC, c.c_name LIMIT 5",
+    # restricted through the nation it joins (Q21's shape): both inside
+    "moved, through nation": "SELECT COUNT(*) AS n, SUM(o_totalprice) AS t FROM nation, "
+    "customer, orders, lineitem WHERE n_nationkey = c_nationkey AND n_name = 'FRANCE' "
+    "AND c_custkey = o_custkey AND o_orderkey = l_orderkey AND l_quantity < 20",
     # customer also joins supplier (Q5): stays outside
     "joins two": "SELECT COUNT(*) AS n FROM customer, orders, lineitem, supplier "
     "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey AND l_suppkey = s_suppkey "
@@ -147,8 +151,12 @@ def test_a_filtered_table_joined_to_one_of_the_pair_joins_within_each_group(
                 tree = s.sql("EXPLAIN FORMAT=TREE " + q).column(0)[0].as_py()
                 if name != "joins two":  # (Q7's rule keeps that one a plain join)
                     assert "node-local join of lineitem and orders" in tree, name
-                inside = "customer (filtered) joined within each group" in tree
+                inside = "customer joined within each group first" in tree
                 assert inside == name.startswith("moved"), name
+            from lakehouse.tpch import query
+
+            tree = s.sql("EXPLAIN FORMAT=TREE " + query(21)).column(0)[0].as_py()
+            assert "nation, supplier joined within each group first" in tree
         e.close()
     assert answers[0] == answers[1]
     assert answers[1]["moved"][0]["n"] > 0
