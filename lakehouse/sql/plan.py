@@ -421,19 +421,14 @@ def plan_query(
     types = {k: v for k, v in resolver.column_types.items() if v is not None}
     prefetches: list[Any] = []
     views: list[tuple[str, str]] = []
-    if not check_only:
-        from lakehouse.sql import decorrelate
-        from lakehouse.sql.joinorder import reorder_joins
+    if check_only:
+        colocated = _colocate(tree, resolver, session)
+    else:
         from lakehouse.sql.prefetch import plan_prefetches
-        from lakehouse.sql.windowize import correlated_as_window
 
-        columns_of = _columns_of(resolver)
         views = _materialized_views(tree, resolver, session, types)
-        prefetches = plan_prefetches(tree, columns_of, types)  # IN subqueries run first
-        reorder_joins(tree, columns_of)
-        correlated_as_window(tree, columns_of, _unique_of(resolver))
-        decorrelate.restrict_correlated(tree, columns_of)
-    colocated = _colocate(tree, resolver, session)
+        prefetches = plan_prefetches(tree, _columns_of(resolver), types)  # run first
+        colocated = _rewrite(tree, resolver, session)
     sql = translate(tree, types, copy=bool(resolver.mysql_reads))  # the tree is ours
     mysql_fetch = None
     if resolver.mysql_reads:
@@ -484,10 +479,6 @@ def _materialized_views(
     compute it again for each reference (TPC-H Q15 scans lineitem twice). Such a view is
     run first, once, and its references read the result.
     """
-    from lakehouse.sql import decorrelate
-    from lakehouse.sql.joinorder import reorder_joins
-    from lakehouse.sql.windowize import correlated_as_window
-
     out: list[tuple[str, str]] = []
     for uses in resolver.views.values():
         if len(uses) < 2 or not all(_attached(u, tree) for u in uses):
@@ -502,11 +493,7 @@ def _materialized_views(
         if any(True for _ in inner.find_all(exp.Window)):
             continue
         body = inner.copy()
-        columns_of = _columns_of(resolver)
-        reorder_joins(body, columns_of)
-        correlated_as_window(body, columns_of, _unique_of(resolver))
-        decorrelate.restrict_correlated(body, columns_of)
-        _colocate(body, resolver, session)
+        _rewrite(body, resolver, session)
         name = f"__view{len(out) + 1}_{resolver.query_tag}"
         out.append((name, translate(body, types, copy=False)))
         for sub in uses:
@@ -541,6 +528,20 @@ def _materialize(contexts: Any, views: list[tuple[str, str]], explain_only: bool
         contexts.release(done)
         raise
     return done
+
+
+def _rewrite(tree: exp.Expression, resolver: _Resolver, session: Session) -> list[Any]:
+    """The rewrites that keep the answer and help DataFusion (each module says when it
+    applies), in place; returns the node-local joins made."""
+    from lakehouse.sql import decorrelate
+    from lakehouse.sql.joinorder import reorder_joins
+    from lakehouse.sql.windowize import correlated_as_window
+
+    columns_of = _columns_of(resolver)
+    reorder_joins(tree, columns_of)
+    correlated_as_window(tree, columns_of, _unique_of(resolver))
+    decorrelate.restrict_correlated(tree, columns_of)
+    return _colocate(tree, resolver, session)
 
 
 def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
