@@ -87,9 +87,7 @@ def _restrict(
             continue
         inner_col, outer_col, outer_alias = pair
         filters = [
-            c
-            for c in outer_conjuncts
-            if c.find(exp.Select) is None and _only(c, outer_alias, outer_cols)
+            c for c in outer_conjuncts if _outer_filter(c, outer_alias, outer_cols, columns_of)
         ]
         if not filters:
             continue
@@ -114,6 +112,34 @@ def _correlation(
             if alias is not None:
                 return a, b, alias
     return None
+
+
+def _outer_filter(
+    conj: exp.Expr, alias: str, columns: dict[str, set[str]], columns_of: dict[str, set[str]]
+) -> bool:
+    """A condition on the outer table ``alias`` alone: its columns, and subqueries that
+    depend on nothing outside themselves (TPC-H Q20's ``ps_partkey IN (SELECT p_partkey
+    FROM part WHERE p_name LIKE 'forest%')``), so it is true or false for a row whatever
+    else the query does."""
+    from lakehouse.sql.prefetch import _uncorrelated
+
+    selects = list(conj.find_all(exp.Select))
+    if not selects:
+        return _only(conj, alias, columns)
+    tops = [q for q in selects if not any(_inside(q, o) for o in selects if o is not q)]
+    if not all(_uncorrelated(q, columns_of) for q in tops):
+        return False
+    cols = [c for c in conj.find_all(exp.Column) if not any(_inside(c, q) for q in tops)]
+    return bool(cols) and all(_owner(c, columns) == alias for c in cols)
+
+
+def _inside(node: exp.Expr, ancestor: exp.Expr) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _only(conj: exp.Expr, alias: str, columns: dict[str, set[str]]) -> bool:

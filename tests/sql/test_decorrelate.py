@@ -88,3 +88,42 @@ def test_answers_do_not_change() -> None:
 
 def _rounded(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
     return sorted(tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows)
+
+
+Q20 = (
+    "SELECT COUNT(*) FROM part WHERE p_partkey IN (SELECT l_partkey FROM lineitem "
+    "WHERE l_price < 50) AND p_size > (SELECT 0.5 * SUM(l_quantity) FROM lineitem "
+    "WHERE l_partkey = p_partkey)"
+)
+
+
+def test_an_uncorrelated_in_subquery_counts_as_an_outer_filter() -> None:
+    n, sql = _rewrite(Q20)
+    assert n == 1
+    assert (
+        "l_partkey = p_partkey AND l_partkey IN (SELECT p_partkey FROM part WHERE "
+        "p_partkey IN (SELECT l_partkey FROM lineitem WHERE l_price < 50)))" in sql
+    ), sql
+    # a subquery that depends on the outer row is not a filter of it
+    correlated = Q20.replace("WHERE l_price < 50", "WHERE l_price < p_size")
+    assert _rewrite(correlated)[0] == 0
+
+
+def test_answers_with_a_subquery_filter_do_not_change() -> None:
+    rng = random.Random(3)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE part (p_partkey INT, p_brand VARCHAR, p_size INT)")
+    con.execute("CREATE TABLE lineitem (l_partkey INT, l_quantity INT, l_price DOUBLE)")
+    con.executemany(
+        "INSERT INTO part VALUES (?, ?, ?)",
+        [(k, f"B{rng.randint(1, 5)}", rng.randint(1, 200)) for k in range(200)],
+    )
+    con.executemany(
+        "INSERT INTO lineitem VALUES (?, ?, ?)",
+        [(rng.randint(0, 220), rng.randint(1, 50), rng.random() * 100) for _ in range(3000)],
+    )
+    n, rewritten = _rewrite(Q20)
+    assert n == 1
+    expected = con.execute(sqlglot.transpile(Q20, "mysql", "duckdb")[0]).fetchall()
+    assert con.execute(rewritten).fetchall() == expected
+    assert expected[0][0] > 0
