@@ -346,7 +346,7 @@ def _rewrite(
     outside = [
         c
         for c in select.find_all(exp.Column)
-        if not any(c is m or _within(c, m) for sat in satellites for m in sat.conjuncts)
+        if not any(c is m or within(c, m) for sat in satellites for m in sat.conjuncts)
     ]
     still = {key(c.name) for c in outside}
     extra = [
@@ -450,7 +450,8 @@ def _named(name: str, alias: str) -> exp.Table:
     )
 
 
-def _within(node: exp.Expr, ancestor: exp.Expr) -> bool:
+def within(node: exp.Expr, ancestor: exp.Expr) -> bool:
+    """Whether ``ancestor`` is above ``node`` in its tree."""
     parent = node.parent
     while parent is not None:
         if parent is ancestor:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse.catalog.model import key
-from lakehouse.sql.colocate import conjuncts, inner_sources
+from lakehouse.sql.colocate import conjuncts, inner_sources, within
 from lakehouse.sql.colocate import owner as _owner
 
 
@@ -126,20 +126,11 @@ def _outer_filter(
     selects = list(conj.find_all(exp.Select))
     if not selects:
         return _only(conj, alias, columns)
-    tops = [q for q in selects if not any(_inside(q, o) for o in selects if o is not q)]
+    tops = [q for q in selects if not any(within(q, o) for o in selects if o is not q)]
     if not all(_uncorrelated(q, columns_of) for q in tops):
         return False
-    cols = [c for c in conj.find_all(exp.Column) if not any(_inside(c, q) for q in tops)]
+    cols = [c for c in conj.find_all(exp.Column) if not any(within(c, q) for q in tops)]
     return bool(cols) and all(_owner(c, columns) == alias for c in cols)
-
-
-def _inside(node: exp.Expr, ancestor: exp.Expr) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent
-    return False
 
 
 def _only(conj: exp.Expr, alias: str, columns: dict[str, set[str]]) -> bool:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakehouse.catalog.model import key
-from lakehouse.sql.colocate import conjuncts, is_star, owner
+from lakehouse.sql.colocate import conjuncts, is_star, owner, within
 
 _AGGREGATES = (exp.Avg, exp.Sum, exp.Min, exp.Max, exp.Count)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
@@ -198,15 +198,6 @@ def _subquery(
     return sub, agg
 
 
-def _within(node: exp.Expr, ancestor: exp.Expr) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent
-    return False
-
-
 def _in_pair(e: exp.Expr, cols: dict[str, set[str]]) -> bool:
     return all(owner(c, cols) is not None for c in e.find_all(exp.Column))
 
@@ -225,7 +216,7 @@ def _apply(
     derived = f"__wq{n}"
     window = f"__w{n}"
     # The columns the rest of the query reads, by table.
-    outside = [c for c in select.find_all(exp.Column) if not _within(c, sub)]
+    outside = [c for c in select.find_all(exp.Column) if not within(c, sub)]
     used: dict[str, list[str]] = {a: [] for a in tables}
     for c in outside:
         a = owner(c, cols)
