@@ -16,14 +16,19 @@ The rewrite is made only where it cannot change the answer: inner (or comma) joi
 base tables in the same SELECT, no ``*`` in that SELECT, and no column name shared by the
 two tables (the derived table exposes both tables' columns under their own names).
 
-Loaded tables with a filter that join only one of the two (TPC-H Q3's ``customer`` by
-market segment, joined to ``orders``; Q21's ``supplier`` through a ``nation`` picked by
-name, joined to ``lineitem``) are joined inside each group, before the pair's own join:
-that join then works on what they leave (Q3: a fifth of the orders; Q21: 4 % of the
-lineitem rows) instead of joining everything and dropping most of it afterwards. They
-are read once per group, which costs little for tables that fit that description. (Comma
-joins only; their conditions move into each group whole, and a table whose column a
-subquery or a condition over other tables reads stays outside.)
+Loaded tables with a filter that join only the pair (TPC-H Q3's ``customer`` by market
+segment, joined to ``orders``; Q21's ``supplier`` through a ``nation`` picked by name,
+joined to ``lineitem``) are joined inside each group, before the pair's own join: that
+join then works on what they leave (Q3: a fifth of the orders; Q21: 4 % of the lineitem
+rows) instead of joining everything and dropping most of it afterwards. When such a group
+joins both tables of the pair (Q5: customer to orders, supplier to lineitem, both through
+the nations of one region), the tables that lead to one of them come before it and the
+others after the pair; equalities the joins imply (``c_nationkey = s_nationkey AND
+s_nationkey = n_nationkey`` gives ``c_nationkey = n_nationkey``) are added so that order
+never multiplies rows. The tables are read once per group, which costs little for tables
+that fit that description. (Comma joins only; their conditions move into each group
+whole, and a table whose column a subquery or a condition over other tables reads stays
+outside.)
 """
 
 from __future__ import annotations
@@ -233,11 +238,16 @@ def owner(col: exp.Column, columns: dict[str, set[str]]) -> str | None:
 @dataclass
 class _Satellite:
     """Tables joined into each group: connected among themselves, at least one with a
-    filter of its own, joined to one table of the pair (``partner``) and nothing else."""
+    filter, joined to the pair and to nothing else."""
 
-    tables: list[exp.Table]  # in join order, a filtered one first
-    partner: str  # alias of the pair table they join
-    conjuncts: list[exp.Expr]  # every condition on them: filters, their joins
+    before: list[exp.Table]  # joined before the pair table ``first``, a filtered one first
+    first: str  # alias of the pair table they restrict
+    after: list[exp.Table]  # joined after both (those that join the other pair table)
+    conjuncts: list[exp.Expr]  # their filters and joins, and equalities those imply
+
+    @property
+    def tables(self) -> list[exp.Table]:
+        return self.before + self.after
 
 
 def _satellites(
@@ -267,6 +277,14 @@ def _satellites(
     filtered: set[str] = set()
     blocked: set[str] = set()
     partners: dict[str, set[str]] = {}
+    links: dict[str, set[str]] = {}
+    same: dict[tuple[str, str], tuple[str, str]] = {}  # union-find over equal columns
+
+    def root(c: tuple[str, str]) -> tuple[str, str]:
+        while same.setdefault(c, c) != c:
+            c = same[c]
+        return c
+
     for c in conjuncts(select.args["where"].this):
         found = [owner(col, columns) for col in c.find_all(exp.Column)]
         owners = {o for o in found if o is not None}
@@ -294,13 +312,39 @@ def _satellites(
                 group[find(other)] = find(first)
             if not simple_join:
                 filtered |= mine
+            else:
+                lcol, rcol = c.args["this"], c.args["expression"]
+                x, y = owner(lcol, columns), owner(rcol, columns)
+                assert x is not None and y is not None
+                links.setdefault(x, set()).add(y)
+                links.setdefault(y, set()).add(x)
+                same[root((x, key(lcol.name)))] = root((y, key(rcol.name)))
         for a in mine:
             touching.setdefault(a, []).append(c)
+    # Equalities the joins imply (a.x = b.y AND b.y = c.z: a.x = c.z) link more tables
+    # directly, so a group can be joined in an order that never multiplies rows.
+    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for col_key in list(same):
+        classes.setdefault(root(col_key), []).append(col_key)
+    implied: dict[str, list[exp.Expr]] = {}
+    for members_of in classes.values():
+        for i, (a, ca) in enumerate(members_of):
+            for b, cb in members_of[i + 1 :]:
+                if a != b and b not in links.get(a, set()):
+                    links.setdefault(a, set()).add(b)
+                    links.setdefault(b, set()).add(a)
+                    eq = exp.EQ(
+                        this=exp.column(ca, table=by_alias[a].alias_or_name),
+                        expression=exp.column(cb, table=by_alias[b].alias_or_name),
+                    )
+                    implied.setdefault(a, []).append(eq)
     components: dict[str, list[str]] = {}
     for a in (key(t.alias_or_name) for t in tables):
         if a not in ends:
             components.setdefault(find(a), []).append(a)
     taken = set().union(*(columns[a] for a in ends))
+    rows = {key(pair.left.alias_or_name): loaded[pair.left.name].nrows}
+    rows[key(pair.right.alias_or_name)] = loaded[pair.right.name].nrows
     out = []
     for members in components.values():
         joined = set().union(*(partners.get(a, set()) for a in members))
@@ -308,19 +352,43 @@ def _satellites(
         if (
             set(members) & blocked
             or not set(members) & filtered
-            or len(joined) != 1
+            or not joined
             or any(n & taken for n in names)
             or sum(len(n) for n in names) != len(set().union(*names))
         ):
             continue
+        start = next(a for a in members if a in filtered)
+        if len(joined) == 1:
+            first = next(iter(joined))
+        elif len(partners.get(start, set())) == 1:
+            first = next(iter(partners[start]))
+        else:  # restrict the smaller pair table (the join's build side) first
+            first = min(joined, key=lambda e: rows[e])
+        other = next(iter(ends - {first}))
+        # Before it: the group's tables reachable from the filtered one without going
+        # through a table that joins only the other pair table.
+        late = {a for a in members if partners.get(a, set()) == {other}}
+        before = [start] if start not in late else []
+        for a in before:
+            before += sorted(
+                b for b in links.get(a, set()) if b in members and b not in late and b not in before
+            )
+        if not any(first in partners.get(a, set()) for a in before):
+            continue
+        after = [a for a in members if a not in before]
         taken |= set().union(*names)
         conds: dict[int, exp.Expr] = {}
         for a in members:
-            for c in touching.get(a, []):
+            for c in touching.get(a, []) + implied.get(a, []):
                 conds[id(c)] = c
-        start = next(a for a in members if a in filtered)
-        order = [start] + [a for a in members if a != start]
-        out.append(_Satellite([by_alias[a] for a in order], joined.pop(), list(conds.values())))
+        out.append(
+            _Satellite(
+                [by_alias[a] for a in before],
+                first,
+                [by_alias[a] for a in after],
+                list(conds.values()),
+            )
+        )
     return out
 
 
@@ -378,15 +446,16 @@ def _rewrite(
         else:
             # A comma join, each satellite's tables just before the pair table they
             # join: DataFusion joins them (and their filters) first.
+            named = {key(la): _named(lname, la), key(ra): _named(rname, ra)}
+            lead = key(satellites[0].first)
+            trail = key(ra) if lead == key(la) else key(la)
             order: list[exp.Expression] = []
-            ends = [(left, lname), (right, rname)]
-            if not any(key(sat.partner) == key(la) for sat in satellites):
-                ends.reverse()  # the end the satellites join comes first
-            for end, name in ends:
-                for sat in satellites:
-                    if key(sat.partner) == key(end.alias_or_name):
-                        order += [t.copy() for t in sat.tables]
-                order.append(_named(name, end.alias_or_name))
+            for end in (lead, trail):
+                order += [
+                    t.copy() for sat in satellites if key(sat.first) == end for t in sat.before
+                ]
+                order.append(named[end])
+            order += [t.copy() for sat in satellites for t in sat.after]
             branch = exp.select(*items).from_(order[0])
             for t in order[1:]:
                 branch = branch.join(t)

@@ -157,6 +157,10 @@ def test_a_filtered_table_joined_to_one_of_the_pair_joins_within_each_group(
 
             tree = s.sql("EXPLAIN FORMAT=TREE " + query(21)).column(0)[0].as_py()
             assert "nation, supplier joined within each group first" in tree
+            # Q5's group joins both: region, nation and customer (through the implied
+            # c_nationkey = n_nationkey) before orders, supplier after lineitem
+            tree = s.sql("EXPLAIN FORMAT=TREE " + query(5)).column(0)[0].as_py()
+            assert "region, nation, customer, supplier joined within each group first" in tree
         e.close()
     assert answers[0] == answers[1]
     assert answers[1]["moved"][0]["n"] > 0
