@@ -328,6 +328,9 @@ def _satellites(
         classes.setdefault(root(col_key), []).append(col_key)
     implied: dict[str, list[exp.Expr]] = {}
     for members_of in classes.values():
+        types = {str(loaded[by_alias[a].name].schema.field(c).type) for a, c in members_of}
+        if len(types) != 1:
+            continue  # (equality across types is not transitive under every coercion)
         for i, (a, ca) in enumerate(members_of):
             for b, cb in members_of[i + 1 :]:
                 if a != b and b not in links.get(a, set()):
