@@ -447,8 +447,8 @@ def _rewrite(
                 .join(_named(rname, ra), on=exp.and_(*keys))
             )
         else:
-            # A comma join, each satellite's tables just before the pair table they
-            # join: DataFusion joins them (and their filters) first.
+            # A comma join in the order DataFusion then follows: the satellites' leading
+            # tables, the pair table they restrict, the other pair table, the rest.
             named = {key(la): _named(lname, la), key(ra): _named(rname, ra)}
             lead = key(satellites[0].first)
             trail = key(ra) if lead == key(la) else key(la)
