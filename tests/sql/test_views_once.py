@@ -75,3 +75,26 @@ def test_an_empty_view(sales) -> None:  # type: ignore[no-untyped-def]
     )
     assert sales.sql("SELECT * FROM none a, none b WHERE a.region = b.region").num_rows == 0
     assert _temporary(sales) == []
+
+
+def test_a_view_that_fails_while_computed_leaves_nothing_behind(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lakehouse.errors import LakehouseError
+
+    f = tmp_path / "gone.tbl"
+    f.write_text("1|north|2.50|\n2|south|3.00|\n")
+    session.sql("CREATE DATABASE g")
+    session.sql("USE g")
+    session.sql(
+        "CREATE TABLE s (id INT NOT NULL, region VARCHAR(10), amount DECIMAL(10,2), "
+        f"PRIMARY KEY (id)) ENGINE=lakehouse SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(f)}"
+    )
+    session.sql("CREATE VIEW v AS SELECT region, SUM(amount) AS total FROM s GROUP BY region")
+    query = "SELECT a.region FROM v a JOIN v b ON a.region = b.region ORDER BY a.region"
+    assert session.sql(query).column(0).to_pylist() == ["north", "south"]
+    f.unlink()  # read in place: the view's scan now fails
+    with pytest.raises(LakehouseError) as err:
+        session.sql(query)
+    assert err.value.mysql_errno and "gone.tbl" in err.value.message
+    assert _temporary(session) == []
+    f.write_text("3|east|1.00|\n")
+    assert session.sql(query).column(0).to_pylist() == ["east"]
