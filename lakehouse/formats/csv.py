@@ -13,10 +13,9 @@ Line numbers in messages assume records do not contain quoted newlines.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -165,10 +164,11 @@ class CsvFormat(TableFormat):
     def splits(
         self, store: ObjectStore, obj: ObjectInfo, want: int, target: ReadTarget
     ) -> list[Any]:
-        """Byte ranges ``(start, end)`` of a big uncompressed object, so several workers
-        parse it at once (Arrow's streaming CSV reader parses one block at a time). Each
-        part reads the records that *begin* in its range; records never hold a newline
-        (``newlines_in_values`` is off), so a newline always ends one."""
+        """Byte ranges of a big uncompressed object (:class:`CsvPart`, with the layout
+        resolved once for all of them), so several workers parse it at once (Arrow's
+        streaming CSV reader parses one block at a time). Each part reads the records
+        that *begin* in its range; records never hold a newline (``newlines_in_values``
+        is off), so a newline always ends one."""
         if want <= 1 or obj.size < 2 * MIN_SPLIT_BYTES:
             return [None]
         if compression_of(obj, target.dialect.compression) is not None:
@@ -178,7 +178,10 @@ class CsvFormat(TableFormat):
             return [None]
         parts = min(want, obj.size // MIN_SPLIT_BYTES)
         step = -(-obj.size // parts)
-        return [(lo, min(lo + step, obj.size)) for lo in range(0, obj.size, step)]
+        return [
+            CsvPart(lo, min(lo + step, obj.size), layout if lo == 0 else replace(layout, skip=0))
+            for lo in range(0, obj.size, step)
+        ]
 
     def read_split(
         self,
@@ -189,12 +192,13 @@ class CsvFormat(TableFormat):
         ctx: ReadContext,
     ) -> Iterator[pa.RecordBatch]:
         codec = compression_of(obj, target.dialect.compression)
-        layout = resolve_layout(target.dialect, peek(store, obj, codec), len(target.columns))
-        if split is not None and split[0] > 0:
-            # Header and skipped lines are at the start of the object, in the first part.
-            layout = dataclasses.replace(layout, skip=0)
-            start = split[0]
-            ctx.lines_before = lambda: _lines_before(store, obj, start)
+        if split is None:
+            layout = resolve_layout(target.dialect, peek(store, obj, codec), len(target.columns))
+        else:
+            layout = split.layout
+            if split.start > 0:
+                start = split.start
+                ctx.lines_before = lambda: _lines_before(store, obj, start)
         done = 0
         try:
             for batch in self._read(
@@ -212,7 +216,7 @@ class CsvFormat(TableFormat):
         self,
         store: ObjectStore,
         obj: ObjectInfo,
-        split: tuple[int, int] | None,
+        split: CsvPart | None,
         codec: str | None,
         layout: CsvLayout,
         target: ReadTarget,
@@ -271,7 +275,8 @@ class CsvFormat(TableFormat):
             source = open_decompressed(store, obj, codec)
         else:
             source = pa.PythonFile(
-                RecordRange(store.filesystem().open_input_file(obj.path), *split), mode="r"
+                RecordRange(store.filesystem().open_input_file(obj.path), split.start, split.end),
+                mode="r",
             )
         stream: pa.NativeFile = source
         if layout.replacements:
@@ -327,6 +332,16 @@ class CsvFormat(TableFormat):
             raise LoadError(f"Cannot read {obj.url}: {_short(exc)}") from None
         finally:
             stream.close()
+
+
+@dataclass(frozen=True)
+class CsvPart:
+    """Bytes ``[start, end)`` of an object, read by one worker with ``layout`` (header and
+    skipped lines only in the part at the start of the object)."""
+
+    start: int
+    end: int
+    layout: CsvLayout
 
 
 class RecordRange(io.RawIOBase):
