@@ -39,7 +39,7 @@ def restrict_correlated(tree: exp.Expression, columns_of: dict[str, set[str]]) -
         where = select.args.get("where")
         if where is None:
             continue
-        outer = _tables(select, columns_of)
+        outer = registered_tables(select, columns_of)
         if outer is None:
             continue
         parts = conjuncts(where.this)
@@ -56,7 +56,9 @@ def restrict_correlated(tree: exp.Expression, columns_of: dict[str, set[str]]) -
     return done
 
 
-def _tables(select: exp.Select, columns_of: dict[str, set[str]]) -> dict[str, exp.Table] | None:
+def registered_tables(
+    select: exp.Select, columns_of: dict[str, set[str]]
+) -> dict[str, exp.Table] | None:
     """alias -> table of a SELECT whose sources are all registered plain tables."""
     sources = inner_sources(select)
     if sources is None or any(j.args.get("using") for j in select.args.get("joins") or []):
@@ -72,7 +74,7 @@ def _restrict(
     outer_conjuncts: list[exp.Expr],
     columns_of: dict[str, set[str]],
 ) -> bool:
-    mine = _tables(inner, columns_of)
+    mine = registered_tables(inner, columns_of)
     if mine is None or inner.args.get("where") is None or inner.args.get("group"):
         return False
     if any(True for _ in inner.find_all(exp.Subquery, exp.Window)):

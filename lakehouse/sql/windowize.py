@@ -34,6 +34,7 @@ from sqlglot import exp
 
 from lakehouse.catalog.model import key
 from lakehouse.sql.colocate import conjuncts, is_star, owner, within
+from lakehouse.sql.decorrelate import registered_tables
 
 _AGGREGATES = (exp.Avg, exp.Sum, exp.Min, exp.Max, exp.Count)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
@@ -60,19 +61,12 @@ def correlated_as_window(
 
 
 def _pair(select: exp.Select, columns_of: dict[str, set[str]]) -> dict[str, exp.Table] | None:
-    """alias -> table of ``FROM a, b`` over two registered tables, else None."""
-    frm = select.args.get("from_") or select.args.get("from")
+    """alias -> table of ``FROM a, b`` (a comma join) over two registered tables, else None."""
     joins = select.args.get("joins") or []
-    if frm is None or len(joins) != 1:
+    if len(joins) != 1 or any(joins[0].args.get(k) for k in ("on", "using", "side", "kind")):
         return None
-    j = joins[0]
-    if j.args.get("on") is not None or j.args.get("using") or j.side or j.kind:
-        return None
-    tables = [frm.this, j.this]
-    if not all(isinstance(t, exp.Table) and t.name in columns_of for t in tables):
-        return None
-    out = {key(t.alias_or_name): t for t in tables}
-    return out if len(out) == 2 else None
+    tables = registered_tables(select, columns_of)
+    return tables if tables is not None and len(tables) == 2 else None
 
 
 def _rewrite(
