@@ -3,13 +3,11 @@ rewrite, where it stays away, and that answers do not change (DuckDB runs both).
 
 from __future__ import annotations
 
-import random
-
-import duckdb
 import pytest
 import sqlglot
 
 from lakehouse.sql.windowize import correlated_as_window
+from tests.sql.test_decorrelate import parts_and_lines, rounded
 
 COLUMNS = {
     "part": {"p_partkey", "p_brand", "p_size"},
@@ -83,23 +81,10 @@ def test_left_alone(sql: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_answers_do_not_change() -> None:
-    rng = random.Random(11)
-    con = duckdb.connect()
-    con.execute("CREATE TABLE part (p_partkey INT PRIMARY KEY, p_brand VARCHAR, p_size INT)")
-    con.execute("CREATE TABLE lineitem (l_partkey INT, l_quantity INT, l_price DOUBLE)")
-    con.executemany(
-        "INSERT INTO part VALUES (?, ?, ?)",
-        [(k, f"B{rng.randint(1, 5)}", rng.randint(1, 50)) for k in range(300)],
-    )
-    rows = [(rng.randint(0, 320), rng.randint(1, 50), rng.random() * 100) for _ in range(5000)]
-    rows += [(None, 5, 1.0), (7, None, 2.0)]
-    con.executemany("INSERT INTO lineitem VALUES (?, ?, ?)", rows)
+    extra = ((None, 5, 1.0), (7, None, 2.0))
+    con = parts_and_lines(11, parts=300, max_size=50, lines=5000, extra=extra, primary_key=True)
     for sql in VARIANTS:
         n, rewritten = _rewrite(sql)
         assert n == 1, sql
         expected = con.execute(sqlglot.transpile(sql, "mysql", "duckdb")[0]).fetchall()
-        assert _rounded(con.execute(rewritten).fetchall()) == _rounded(expected), sql
-
-
-def _rounded(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    return sorted(tuple(round(float(v), 6) if isinstance(v, float) else v for v in r) for r in rows)
+        assert rounded(con.execute(rewritten).fetchall()) == rounded(expected), sql
