@@ -4,6 +4,7 @@ placement keys run node by node (no repartitioning), with the same answers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +15,15 @@ from lakehouse.cluster.placement import hash_nodes
 from tests.cluster.test_cluster import create_tpch, load_all, make_engine
 
 pytestmark = pytest.mark.s3
+
+
+def _loaded_tpch(tpch_dir: Path, nodes: int, placement_keys: bool) -> tuple[Any, Any]:
+    """An engine of ``nodes`` nodes and a session, with the TPC-H tables loaded."""
+    e = make_engine(None, nodes)
+    s = e.session()
+    create_tpch(s, tpch_dir, placement_keys=placement_keys)
+    load_all(s)
+    return e, s
 
 
 def test_every_row_is_on_its_keys_node(tmp_path: Path) -> None:
@@ -42,10 +52,7 @@ def test_joins_on_placement_keys_are_node_local(tpch_dir: Path) -> None:
 
     results = []
     for keys in (False, True):
-        e = make_engine(None, 7)
-        s = e.session()
-        create_tpch(s, tpch_dir, placement_keys=keys)
-        load_all(s)
+        e, s = _loaded_tpch(tpch_dir, 7, placement_keys=keys)
         tree = s.sql("EXPLAIN FORMAT=TREE " + query(3)).column(0)[0].as_py()
         if keys:
             assert "node-local join of lineitem and orders" in tree
@@ -60,10 +67,7 @@ def test_joins_on_placement_keys_are_node_local(tpch_dir: Path) -> None:
 def test_no_node_local_join_when_a_filtered_table_joins_the_big_one(tpch_dir: Path) -> None:
     from lakehouse.tpch import query
 
-    e = make_engine(None, 4)
-    s = e.session()
-    create_tpch(s, tpch_dir, placement_keys=True)
-    load_all(s)
+    e, s = _loaded_tpch(tpch_dir, 4, placement_keys=True)
     # Q8 and Q9 join lineitem with a filtered part: that join goes first, as written.
     for n in (8, 9):
         tree = s.sql("EXPLAIN FORMAT=TREE " + query(n)).column(0)[0].as_py()
@@ -141,10 +145,7 @@ def test_a_filtered_table_joined_to_one_of_the_pair_joins_within_each_group(
 ) -> None:
     answers = []
     for keys in (False, True):
-        e = make_engine(None, 5)
-        s = e.session()
-        create_tpch(s, tpch_dir, placement_keys=keys)
-        load_all(s)
+        e, s = _loaded_tpch(tpch_dir, 5, placement_keys=keys)
         answers.append({k: s.sql(q).to_pylist() for k, q in SATELLITE_QUERIES.items()})
         if keys:
             for name, q in SATELLITE_QUERIES.items():
