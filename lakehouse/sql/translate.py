@@ -30,6 +30,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
+from lakehouse.sql.filterorder import order_conjuncts
 from lakehouse.sql.json_functions import translate_json
 from lakehouse.types import SqlType
 
@@ -673,6 +674,7 @@ def translate(tree: exp.Expression, column_types: dict[str, SqlType], copy: bool
     tree = functions(tree)
     tree = mysql_semantics(tree, column_types)
     tree = like_prefilters(tree)
+    tree = order_conjuncts(tree, column_types)
     tree = numbers_as_conditions(tree)
     tree = booleans_as_numbers(tree)
     tree = division(tree, derived_integer_columns(tree, column_types))
