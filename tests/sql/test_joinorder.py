@@ -28,16 +28,30 @@ def test_filtered_leaf_of_an_unfiltered_first_table_goes_first() -> None:
     assert _order(sql) == ["n1", "supplier", "lineitem"]
 
 
+def test_filtered_leaf_two_steps_away_goes_first_with_its_partner() -> None:
+    # TPC-H Q11's shape: the nation filter reaches partsupp through supplier.
+    sql = (
+        "SELECT SUM(l_price) FROM lineitem, supplier, nation WHERE s_suppkey = l_suppkey "
+        "AND s_nationkey = n_nationkey AND n_name = 'GERMANY'"
+    )
+    assert _order(sql) == ["nation", "supplier", "lineitem"]
+
+
 def test_left_alone_otherwise() -> None:
     # the first table has its own filter
     assert _order(
         "SELECT 1 FROM supplier, lineitem, nation WHERE s_suppkey = l_suppkey "
         "AND s_nationkey = n_nationkey AND n_name = 'X' AND s_suppkey < 10"
     ) == ["supplier", "lineitem", "nation"]
-    # the filtered table joins another table than the first
+    # the filtered table joins a table with a filter of its own
     assert _order(
         "SELECT 1 FROM lineitem, supplier, nation WHERE s_suppkey = l_suppkey "
-        "AND s_nationkey = n_nationkey AND n_name = 'X'"
+        "AND s_nationkey = n_nationkey AND n_name = 'X' AND s_suppkey > 5"
+    ) == ["lineitem", "supplier", "nation"]
+    # the filtered table joins two tables
+    assert _order(
+        "SELECT 1 FROM lineitem, supplier, nation WHERE s_suppkey = l_suppkey "
+        "AND s_nationkey = n_nationkey AND n_name = 'X' AND n_nationkey = l_suppkey"
     ) == ["lineitem", "supplier", "nation"]
     # explicit JOIN ... ON keeps its order
     assert _order(
