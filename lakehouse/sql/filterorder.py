@@ -92,12 +92,12 @@ def _ranks(parts: list[exp.Expr], types: dict[str, SqlType]) -> list[float]:
 
 def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
     if isinstance(p, exp.Paren):
-        return _rank(p.this, types) if not isinstance(p.this, exp.And) else _like_group(p)
+        return _rank(p.this, types) if not isinstance(p.this, exp.And) else _like_group(p.this)
     if isinstance(p, exp.Not):
         inner = p.this.this if isinstance(p.this, exp.Paren) else p.this
         if isinstance(inner, exp.Like) and _like_of_column(inner):
             return 6
-        if isinstance(inner, exp.And) and _like_group(exp.Paren(this=inner)) == 6:
+        if isinstance(inner, exp.And) and _like_group(inner) == 6:
             return 6
         if isinstance(inner, exp.Is) and _plain_column(inner.this):
             return 5
@@ -140,10 +140,10 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
     return _OTHER
 
 
-def _like_group(p: exp.Paren) -> int:
+def _like_group(conjunction: exp.And) -> int:
     """A parenthesized ``AND`` of LIKEs on one column (the prefilters of a multi-part
     pattern) ranks as a LIKE."""
-    parts = _chain(p.this)
+    parts = _chain(conjunction)
     if all(isinstance(x, exp.Like) and _like_of_column(x) for x in parts):
         return 6
     return _OTHER

@@ -136,3 +136,23 @@ def test_answers_equal_duckdb(rows, where: str) -> None:  # type: ignore[no-unty
     theirs = [r[0] for r in duck.execute(f"SELECT id FROM r WHERE {where} ORDER BY id").fetchall()]
     assert ours == theirs
     assert ours  # each condition keeps some rows, so the test tests something
+
+
+def test_multi_part_like_prefilters_rank_as_like_and_the_tree_stays_whole() -> None:
+    from lakehouse.sql.translate import like_prefilters
+
+    tree = sqlglot.parse_one(
+        "SELECT 1 FROM x WHERE t NOT LIKE '%a%b%' AND s LIKE '%c%d%' AND UPPER(s) = 'A' AND k = 1",
+        read="mysql",
+    )
+    order_conjuncts(like_prefilters(tree), TYPES)
+    assert tree.args["where"].this.sql(dialect="mysql") == (
+        "k = 1 AND (NOT (t LIKE '%a%' AND t LIKE '%b%' AND t LIKE '%a%b%')) "
+        "AND s LIKE '%c%' AND s LIKE '%d%' AND s LIKE '%c%d%' AND UPPER(s) = 'A'"
+    )
+    for node in tree.walk():  # every node is where its parent says it is
+        if node.parent is not None:
+            assert any(
+                v is node or (isinstance(v, list) and any(x is node for x in v))
+                for v in node.parent.args.values()
+            )
