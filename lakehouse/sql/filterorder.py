@@ -34,8 +34,11 @@ the same conditions, NULL included.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from sqlglot import exp
 
+from lakehouse.sql.colocate import conjuncts
 from lakehouse.types import SqlType
 
 _RANGES = (exp.LT, exp.LTE, exp.GT, exp.GTE)
@@ -51,7 +54,7 @@ def order_conjuncts(tree: exp.Expression, types: dict[str, SqlType]) -> exp.Expr
             computed) is not ranked.
     """
     for where in list(tree.find_all(exp.Where)):
-        parts = _chain(where.this)
+        parts = conjuncts(where.this)
         if len(parts) < 2:
             continue
         ranks = _ranks(parts, types)
@@ -60,15 +63,6 @@ def order_conjuncts(tree: exp.Expression, types: dict[str, SqlType]) -> exp.Expr
             continue
         where.set("this", exp.and_(*[parts[i] for i in order], copy=False))
     return tree
-
-
-def _chain(e: exp.Expr) -> list[exp.Expr]:
-    """The conditions of an ``AND`` chain, through parentheses."""
-    if isinstance(e, exp.And):
-        return _chain(e.left) + _chain(e.right)
-    if isinstance(e, exp.Paren) and isinstance(e.this, exp.And):
-        return _chain(e.this)
-    return [e]
 
 
 def _ranks(parts: list[exp.Expr], types: dict[str, SqlType]) -> list[float]:
@@ -91,13 +85,13 @@ def _ranks(parts: list[exp.Expr], types: dict[str, SqlType]) -> list[float]:
 
 
 def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
-    if isinstance(p, exp.Paren):
-        return _rank(p.this, types) if not isinstance(p.this, exp.And) else _like_group(p.this)
+    if isinstance(p, exp.Paren):  # an AND inside was split into the chain's conditions
+        return _rank(p.this, types)
     if isinstance(p, exp.Not):
         inner = p.this.this if isinstance(p.this, exp.Paren) else p.this
         if isinstance(inner, exp.Like) and _like_of_column(inner):
             return 6
-        if isinstance(inner, exp.And) and _like_group(inner) == 6:
+        if isinstance(inner, exp.And) and _likes_only(inner):
             return 6
         if isinstance(inner, exp.Is) and _plain_column(inner.this):
             return 5
@@ -114,9 +108,9 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
         return 5 if _plain_column(p.this) and isinstance(p.expression, exp.Null) else _OTHER
     if isinstance(p, exp.Between):
         kind = _kind(p.this, types)
-        if kind == "fixed" and _constant(p.args.get("low")) and _constant(p.args.get("high")):
-            return 1
-        return 5 if kind == "string" and _constant(p.args.get("low")) else _OTHER
+        if not (_constant(p.args.get("low")) and _constant(p.args.get("high"))):
+            return _OTHER
+        return {"fixed": 1, "string": 5}.get(kind or "", _OTHER)
     if isinstance(p, exp.In):
         values = p.expressions
         kind = _kind(p.this, types)
@@ -140,13 +134,9 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
     return _OTHER
 
 
-def _like_group(conjunction: exp.And) -> int:
-    """A parenthesized ``AND`` of LIKEs on one column (the prefilters of a multi-part
-    pattern) ranks as a LIKE."""
-    parts = _chain(conjunction)
-    if all(isinstance(x, exp.Like) and _like_of_column(x) for x in parts):
-        return 6
-    return _OTHER
+def _likes_only(conjunction: exp.And) -> bool:
+    """An ``AND`` of LIKEs on columns (``NOT`` of a multi-part pattern's prefilters)."""
+    return all(isinstance(x, exp.Like) and _like_of_column(x) for x in conjuncts(conjunction))
 
 
 def _like_of_column(p: exp.Like) -> bool:
@@ -162,11 +152,10 @@ def _column_vs_constant(p: exp.Expr) -> exp.Column | None:
     """The column of ``column <op> constant`` or ``constant <op> column``."""
     if not isinstance(p, (exp.EQ, exp.NEQ, *_RANGES)):
         return None
-    left, right = p.left, p.right
-    if isinstance(left, exp.Column) and _plain_column(left) and _constant(right):
-        return left
-    if isinstance(right, exp.Column) and _plain_column(right) and _constant(left):
-        return right
+    if _plain_column(p.left) and _constant(p.right):
+        return p.left
+    if _plain_column(p.right) and _constant(p.left):
+        return p.right
     return None
 
 
@@ -179,7 +168,7 @@ def _direction(p: exp.Expr) -> int:
     return 1 if lower else -1
 
 
-def _plain_column(e: exp.Expr | None) -> bool:
+def _plain_column(e: exp.Expr | None) -> TypeGuard[exp.Column]:
     return isinstance(e, exp.Column) and isinstance(e.this, exp.Identifier)
 
 
@@ -187,7 +176,6 @@ def _kind(e: exp.Expr | None, types: dict[str, SqlType]) -> str | None:
     """``fixed`` for a number or date column, ``string`` for a string one, else None."""
     if not _plain_column(e):
         return None
-    assert isinstance(e, exp.Column)
     t = types.get(e.name.lower())
     if t is None:
         return None
@@ -221,7 +209,9 @@ def _constant(e: exp.Expr | None) -> bool:
     """A constant that cannot fail: literals, dates, intervals and sums of them."""
     if e is None:
         return False
-    return all(isinstance(n, _CONSTANT_NODES) for n in e.walk()) and not any(
-        isinstance(n, exp.Identifier) and not isinstance(n.parent, (exp.Var, exp.DataType))
-        for n in e.walk()
-    )
+    for n in e.walk():
+        if not isinstance(n, _CONSTANT_NODES):
+            return False
+        if isinstance(n, exp.Identifier) and not isinstance(n.parent, (exp.Var, exp.DataType)):
+            return False  # a name, not a unit or type
+    return True

@@ -88,19 +88,10 @@ def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
         if partner not in filtered and first in partners[partner]:
             # Q11: FROM partsupp, supplier, nation -> FROM nation, supplier, partsupp
             via = next(x for x in tables if key(x.alias_or_name) == partner)
-            _move_to_front(select, via)
-            _move_to_front(select, _table_named(select, alias))
+            _move_to_front(select, via)  # neither is the first table, so t is still t
+            _move_to_front(select, t)
             return True
     return False
-
-
-def _table_named(select: exp.Select, alias: str) -> exp.Table:
-    frm = select.args.get("from_") or select.args.get("from")
-    assert frm is not None
-    for t in [frm.this] + [j.this for j in select.args.get("joins") or []]:
-        if key(t.alias_or_name) == alias:
-            return t
-    raise KeyError(alias)
 
 
 def _move_to_front(select: exp.Select, table: exp.Table) -> None:
