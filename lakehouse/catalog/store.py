@@ -39,7 +39,13 @@ SYSTEM_DATABASES = ("information_schema", "performance_schema", "mysql", "sys")
 
 
 class Catalog(abc.ABC):
-    """Databases and table definitions."""
+    """Databases and table definitions.
+
+    ``generation`` counts committed changes: whatever was worked out from the catalog
+    (a query's plan) is still right while it has not moved.
+    """
+
+    generation = 0
 
     @abc.abstractmethod
     def list_databases(self) -> list[Database]: ...
@@ -161,6 +167,7 @@ class SqliteCatalog(Catalog):
             tables[t.key] = t
         meta = {n: json.loads(v) for n, v in self._db.execute("SELECT name, value FROM meta")}
         self._dbs, self._tables, self._meta = dbs, tables, meta
+        self.generation += 1  # after the new copy is in place: plans made from it are new
 
     class _Tx:
         def __init__(self, outer: SqliteCatalog) -> None:
@@ -305,6 +312,7 @@ class SqliteCatalog(Catalog):
                     (name, json.dumps(value)),
                 )
             self._meta[name] = value
+            self.generation += 1
 
     def close(self) -> None:
         with self._lock:

@@ -80,6 +80,10 @@ class Engine:
 
         self.query_context = QueryContext(self.target_partitions)
         self.clusters.listeners.append(self.query_context.forget_table)
+        from lakehouse.sql.plancache import PlanCache
+
+        self.plans = PlanCache()
+        self.clusters.listeners.append(self.plans.clear)
         self.changes = None
         if self.backend is not None:
             from connectors.mysql.binlog import ChangeTracker

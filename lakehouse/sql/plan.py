@@ -92,6 +92,8 @@ class QueryPlan:
     # fetch(query_context, explain_only) -> engine names registered.
     fetch: Any = None
     colocated: list[Any] = field(default_factory=list)  # node-local joins (colocate.py)
+    # (database, name, LoadedTable) of each loaded table read: the loads it was made for.
+    loads: list[tuple[str, str, Any]] = field(default_factory=list)
 
 
 class _Resolver:
@@ -115,6 +117,7 @@ class _Resolver:
         self.uses_star = False
         self.pushed: dict[str, Any] = {}  # placeholder -> mysqlpush.Pushed
         self.views: dict[tuple[str, str], list[exp.Subquery]] = {}  # expansions per view
+        self.loads: list[tuple[str, str, Any]] = []
 
     # ----------------------------------------------------------------- tree
     def resolve(self, tree: exp.Expression, database: str | None, depth: int = 0) -> exp.Expression:
@@ -203,6 +206,7 @@ class _Resolver:
             loaded = None
             table = table.with_changes(columns=tuple(c.with_secondary() for c in table.columns))
         if loaded is not None:
+            self.loads.append((table.database, table.name, loaded))
             return Registration(
                 f"t{table.id}_v{loaded.scn}",
                 "loaded",
@@ -454,6 +458,7 @@ def plan_query(
         fetch=mysql_fetch,
         colocated=colocated,
         declared_types={k: v for k, v in resolver.declared.items() if v is not None},
+        loads=resolver.loads,
     )
     if prefetches or views:
         from lakehouse.sql.prefetch import apply_prefetches

@@ -198,7 +198,17 @@ class Session:
         tree = self._substitute(stmt.expression)
         if _divides_by_literal_zero(tree):
             self.warnings.append(("Warning", 1365, "Division by 0"))
-        plan = plan_query(tree, stmt.text, self)
+        plans = self.engine.plans
+        plan = None
+        if tree is stmt.expression:  # nothing substituted: the text says it all
+            cache_key = plans.key(self, stmt.text)
+            plan = plans.get(self, cache_key)
+            if plan is None:
+                generation = self.engine.catalog.generation
+                plan = plan_query(tree, stmt.text, self)
+                plans.put(cache_key, generation, plan)
+        else:
+            plan = plan_query(tree, stmt.text, self)
         for reason in plan.not_offloaded:
             self.warnings.append(
                 ("Note", 3889, f"Query not offloaded to the secondary engine: {reason}")

@@ -1,0 +1,131 @@
+"""A query's plan is reused when the same text runs again, and never once anything it was
+made from changed: a reload, an unload, DDL, another database, a variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakehouse.errors import LakehouseError
+from tests.sql.test_ddl import attr
+
+QUERY = "SELECT SUM(v) AS s, COUNT(*) AS n FROM t WHERE k > 1"
+
+
+def _write(path: Path, rows: list[tuple[int, int]]) -> None:
+    path.write_text("".join(f"{k}|{v}|\n" for k, v in rows))
+
+
+@pytest.fixture
+def loaded(session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    f = tmp_path / "t.tbl"
+    _write(f, [(1, 10), (2, 20), (3, 30)])
+    session.sql("CREATE DATABASE pc")
+    session.sql("USE pc")
+    session.sql(
+        "CREATE TABLE t (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(f)}"
+    )
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    return session, f
+
+
+def _answer(session, sql: str = QUERY) -> list[tuple]:  # type: ignore[no-untyped-def]
+    t = session.sql(sql)
+    return list(zip(*(c.to_pylist() for c in t.columns), strict=True))
+
+
+def test_same_text_reuses_the_plan(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    plans = session.engine.plans
+    assert _answer(session) == [(50, 2)]
+    hits = plans.hits
+    assert _answer(session) == [(50, 2)]
+    assert _answer(session.engine.session(database="pc")) == [(50, 2)]  # any session
+    assert plans.hits == hits + 2
+
+
+def test_reload_and_unload_are_seen(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, f = loaded
+    assert _answer(session) == [(50, 2)]
+    _write(f, [(1, 10), (2, 20), (3, 30), (4, 40)])
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    assert len(session.engine.plans) == 0  # a load empties the cache
+    assert _answer(session) == [(90, 3)]
+    session.sql("ALTER TABLE t SECONDARY_UNLOAD")
+    assert len(session.engine.plans) == 0  # nothing holds the unloaded data
+    session.sql("SET lakehouse_scan_unloaded = OFF")
+    with pytest.raises(LakehouseError, match="not loaded"):
+        session.sql(QUERY)
+
+
+def test_cluster_restart_is_seen(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    assert _answer(session) == [(50, 2)]
+    clusters = session.engine.clusters
+    clusters.stop()
+    clusters.start(background=False)
+    hits = session.engine.plans.hits
+    assert _answer(session) == [(50, 2)]
+    assert session.engine.plans.hits == hits  # planned again for the recovered load
+
+
+def test_ddl_is_seen(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    assert _answer(session) == [(50, 2)]
+    g = tmp_path / "u.tbl"
+    _write(g, [(5, 1), (6, 2)])
+    # Another table takes the name: same text, other data.
+    session.sql("ALTER TABLE t RENAME TO t_old")
+    session.sql(
+        "CREATE TABLE t (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(g)}"
+    )
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    assert _answer(session) == [(3, 2)]
+    session.sql("DROP TABLE t")
+    with pytest.raises(LakehouseError, match="doesn't exist"):
+        session.sql(QUERY)
+    assert _answer(session, QUERY.replace("FROM t ", "FROM t_old ")) == [(50, 2)]
+
+
+def test_view_redefined_is_seen(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    session.sql("CREATE VIEW w AS SELECT k, v FROM t WHERE k < 3")
+    assert _answer(session, "SELECT SUM(v) FROM w") == [(30,)]
+    session.sql("CREATE OR REPLACE VIEW w AS SELECT k, v FROM t WHERE k > 1")
+    assert _answer(session, "SELECT SUM(v) FROM w") == [(50,)]
+
+
+def test_database_and_variables_are_part_of_the_key(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    g = tmp_path / "u.tbl"
+    _write(g, [(5, 1), (6, 2)])
+    session.sql("CREATE DATABASE pc2")
+    session.sql("USE pc2")
+    session.sql(
+        "CREATE TABLE t (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(g)}"
+    )
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    assert _answer(session) == [(3, 2)]
+    session.sql("USE pc")
+    assert _answer(session) == [(50, 2)]
+    session.sql("SET @lim = 2")
+    assert _answer(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(1,)]
+    session.sql("SET @lim = 0")
+    assert _answer(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(3,)]
+    key = session.engine.plans.key(session, QUERY)
+    session.sql("SET sql_select_limit = 1")
+    assert session.engine.plans.key(session, QUERY) != key
+
+
+def test_unloaded_and_system_tables_are_planned_each_time(loaded) -> None:  # type: ignore[no-untyped-def]
+    session, _ = loaded
+    session.sql("ALTER TABLE t SECONDARY_UNLOAD")
+    assert _answer(session) == [(50, 2)]  # scanned in place
+    assert len(session.engine.plans) == 0
+    sql = "SELECT LOAD_STATUS FROM performance_schema.rpd_tables"
+    session.sql(sql)
+    assert len(session.engine.plans) == 0
