@@ -235,3 +235,28 @@ def test_explain_says_rapid(shop) -> None:  # type: ignore[no-untyped-def]
         .as_py()
     )
     assert "Secondary engine RAPID" in tree and "Aggregate" in tree
+
+
+def test_integer_literals_beside_decimals(shop) -> None:  # type: ignore[no-untyped-def]
+    import sqlglot
+
+    from lakehouse.sql.translate import translate
+    from lakehouse.types import SqlType
+
+    types = {"d": SqlType.parse("DECIMAL(15,2)"), "i": SqlType.parse("INT")}
+    sql = translate(
+        sqlglot.parse_one(
+            "SELECT a * (1 - d) * (1 + (d)), 1 - i, d * 2, 1 + 2 FROM x", read="mysql"
+        ),
+        types,
+    )
+    assert sql == 'SELECT "a" * (1.00 - "d") * (1.00 + ("d")), 1 - "i", "d" * 2, 1 + 2 FROM "x"'
+    # Same values and the decimal's scale, NULL stays NULL.
+    assert one(shop, "SELECT 1 - amount, amount + 2, 100 - (amount) FROM orders ORDER BY id") == [
+        (Decimal("-99.50"), Decimal("102.50"), Decimal("-0.50")),
+        (Decimal("-19.00"), Decimal("22.00"), Decimal("80.00")),
+        (Decimal("-4.25"), Decimal("7.25"), Decimal("94.75")),
+        (Decimal("1.00"), Decimal("2.00"), Decimal("100.00")),
+        (Decimal("-76.70"), Decimal("79.70"), Decimal("22.30")),
+        (None, None, None),
+    ]
