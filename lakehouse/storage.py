@@ -8,8 +8,8 @@ Arrow file handles, so formats and the loader are the same for every store.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,11 +27,14 @@ class ObjectInfo:
             ``file:///abs/path`` or an HTTP URL with any secret part masked.
         path: the path to give the store's Arrow filesystem.
         size: bytes.
+        version: what the store said identifies this content, when the listing told
+            (the S3 store's HEAD of a single object); not part of equality.
     """
 
     url: str
     path: str
     size: int
+    version: Any = field(default=None, compare=False)
 
     @property
     def basename(self) -> str:

@@ -99,7 +99,7 @@ class S3ObjectStore(ObjectStore):
     def _local_copy(self, cache: ObjectCache, obj: ObjectInfo) -> str | None:
         # The version is asked for every time (one HEAD): a copy is only used while
         # the object in the store is still the one copied.
-        version = self._version(obj)
+        version = obj.version if obj.version is not None else self._version(obj)
         if version is None:
             return None
         path = cache.local_copy(
@@ -112,16 +112,20 @@ class S3ObjectStore(ObjectStore):
 
     def _version(self, obj: ObjectInfo) -> ObjectVersion | None:
         """The object's ETag (else modification time) and size, from a HEAD request."""
+        return self._head(obj.path, obj.url)[0]
+
+    def _head(self, path: str, url: str) -> tuple[ObjectVersion | None, int]:
+        """(version, size) of one object, from one HEAD request."""
         try:
-            with self._fs.open_input_file(obj.path) as f:
+            with self._fs.open_input_file(path) as f:
                 meta = f.metadata()
                 size = f.size()
         except (OSError, pa.ArrowException) as exc:
-            raise translate_error(exc, obj.url) from None
+            raise translate_error(exc, url) from None
         tag = meta.get("ETag") or meta.get("Last-Modified")
         if not tag:
-            return None
-        return ObjectVersion(tag.decode() if isinstance(tag, bytes) else str(tag), size)
+            return None, size
+        return ObjectVersion(tag.decode() if isinstance(tag, bytes) else str(tag), size), size
 
     def _s3_location(self, obj: ObjectInfo) -> NativeLocation:
         bucket = obj.path.split("/", 1)[0]
@@ -140,6 +144,16 @@ class S3ObjectStore(ObjectStore):
     def list_objects(self, entry: FileEntry) -> list[ObjectInfo]:
         sel = select(entry)
         if sel.is_single:
+            if self.cache is not None:
+                # The local copy needs the object's version anyway: one HEAD tells
+                # both that it exists and what it is (a query in place asks each time).
+                path, url = f"{sel.bucket}/{sel.name or ''}", f"s3://{sel.bucket}/{sel.name or ''}"
+                try:
+                    version, size = self._head(path, url)
+                except ObjectStoreError:
+                    pass  # a folder, no such object or bucket, refused: _stat says which
+                else:
+                    return [ObjectInfo(url, path, size, version)]
             info = self._stat(sel.bucket, sel.name or "")
             return [info] if info is not None else []
         out = []

@@ -9,14 +9,16 @@ the session sees, and used again while
 - the catalog has not changed since it was made (``Catalog.generation``: any DDL, a view
   redefined, a table renamed), and
 - every table it reads is still loaded as the *same* load (the same ``LoadedTable``
-  object: a reload, an unload, a cluster restart or a recovery all make a new one).
+  object: a reload, an unload, a cluster restart or a recovery all make a new one), and
+- every table it scans in place still lists the same objects in the same versions (they
+  are listed again, one request per object as planning makes, and the scan's digest
+  compared: the plan is reused, the objects' state is not).
 
-Only plans that are a pure function of those are kept: every table read is a loaded
-lakehouse table (not a MySQL table, whose state changes with its binlog, nor a file
-scanned in place, whose listing can change, nor a system table built when the query
-is planned), nothing is sent to or fetched from MySQL, nothing is computed first (IN
-lists, materialized views: those have per-query names), and no variable or information
-function was substituted into the text. Anything else is planned every time, as before.
+Only plans that depend on nothing else are kept: no MySQL table (its state changes with
+its binlog), no system table (built when the query is planned), nothing sent to or
+fetched from MySQL, nothing computed first (IN lists, materialized views: those have
+per-query names), no variable or information function substituted into the text.
+Anything else is planned every time, as before.
 
 The cache is emptied whenever a table is loaded or unloaded, so an unloaded table's data
 is not held in memory by a plan that names it.
@@ -26,10 +28,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.catalog.model import key
+from lakehouse.catalog.attributes import parse_engine_attribute
+from lakehouse.catalog.model import Table, key
+from lakehouse.formats.scan import plan_scan
 from lakehouse.sql.metadata import is_mysql_table
+from lakehouse.sql.plan import scan_digest
 
 if TYPE_CHECKING:
     from lakehouse.sql.plan import QueryPlan
@@ -44,8 +50,7 @@ class PlanCache:
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
         self._lock = threading.Lock()
-        # key -> (catalog generation, [(database, name, LoadedTable)], plan)
-        self._plans: OrderedDict[tuple[Any, ...], tuple[int, list[Any], QueryPlan]] = OrderedDict()
+        self._plans: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.hits = 0
 
     def key(self, session: Session, text: str) -> tuple[Any, ...]:
@@ -60,26 +65,26 @@ class PlanCache:
         """The plan kept under ``key`` if it is still valid (an invalid one is dropped)."""
         with self._lock:
             entry = self._plans.get(key)
-            if entry is None:
-                return None
-            generation, loaded, plan = entry
-            cluster = session.engine.cluster
-            if generation != session.engine.catalog.generation or any(
-                cluster.loaded(db, name) is not lt for db, name, lt in loaded
-            ):
-                del self._plans[key]
-                return None
-            self._plans.move_to_end(key)
+        if entry is None:
+            return None
+        if not entry.valid(session):
+            with self._lock:
+                if self._plans.get(key) is entry:
+                    del self._plans[key]
+            return None
+        with self._lock:
+            if key in self._plans:
+                self._plans.move_to_end(key)
             self.hits += 1
-            return plan
+        return entry.plan
 
     def put(self, key: tuple[Any, ...], generation: int, plan: QueryPlan) -> None:
         """Keep ``plan`` (made from the catalog at ``generation``) if it can be reused."""
-        loaded = reusable_loads(plan)
-        if loaded is None:
+        entry = _Entry.of(plan, generation)
+        if entry is None:
             return
         with self._lock:
-            self._plans[key] = (generation, loaded, plan)
+            self._plans[key] = entry
             self._plans.move_to_end(key)
             while len(self._plans) > self.size:
                 self._plans.popitem(last=False)
@@ -93,20 +98,53 @@ class PlanCache:
             return len(self._plans)
 
 
-def reusable_loads(plan: QueryPlan) -> list[Any] | None:
-    """The loads a plan reads, as (database, name, LoadedTable), when the plan depends on
-    nothing else (see the module's notes); otherwise None."""
-    if (
-        plan.fetch is not None
-        or plan.mysql_reads
-        or plan.reads_system
-        or plan.reads_unloaded
-        or plan.not_offloaded
-        or not plan.tables
-        or any(r.kind != "loaded" for r in plan.registrations)
-    ):
-        return None
-    loaded = {(key(db), key(name)) for db, name, _ in plan.loads}
-    if any(is_mysql_table(t) or t.key not in loaded for t in plan.tables):
-        return None
-    return list(plan.loads)
+@dataclass
+class _Entry:
+    plan: QueryPlan
+    generation: int  # of the catalog the plan was made from
+    loads: list[tuple[str, str, Any]]  # (database, name, LoadedTable) read
+    scans: list[tuple[Table, str]]  # (table, scan digest) scanned in place
+
+    @classmethod
+    def of(cls, plan: QueryPlan, generation: int) -> _Entry | None:
+        """The entry for a plan that depends on nothing but the catalog, its loads and
+        its scans' objects (see the module's notes); None for any other."""
+        if (
+            plan.fetch is not None
+            or plan.mysql_reads
+            or plan.reads_system
+            or plan.not_offloaded
+            or not plan.tables
+            or any(r.kind not in ("loaded", "scan") for r in plan.registrations)
+        ):
+            return None
+        scans = []
+        for r in plan.registrations:
+            if r.kind == "scan":
+                if r.table is None or "_s" not in r.name:
+                    return None
+                scans.append((r.table, r.name.rsplit("_s", 1)[1]))
+        read = {(key(db), key(name)) for db, name, _ in plan.loads}
+        read |= {t.key for t, _ in scans}
+        if any(is_mysql_table(t) or t.key not in read for t in plan.tables):
+            return None
+        return cls(plan, generation, list(plan.loads), scans)
+
+    def valid(self, session: Session) -> bool:
+        engine = session.engine
+        if self.generation != engine.catalog.generation:
+            return False
+        cluster = engine.cluster
+        if any(cluster.loaded(db, name) is not lt for db, name, lt in self.loads):
+            return False
+        for table, digest in self.scans:
+            engine.clusters.wait_recovered(table)
+            if cluster.loaded(table.database, table.name) is not None:
+                return False  # loaded since: read the load
+            # The objects are listed again, as planning would: same objects, same
+            # versions (the digest names the local copies by version), same plan.
+            source = parse_engine_attribute(table.engine_attribute)
+            scan = plan_scan(table, source, engine.stores)
+            if scan is None or scan_digest(scan) != digest:
+                return False
+        return True

@@ -3,6 +3,7 @@ made from changed: a reload, an unload, DDL, another database, a variable."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -121,11 +122,46 @@ def test_database_and_variables_are_part_of_the_key(loaded, tmp_path: Path) -> N
     assert session.engine.plans.key(session, QUERY) != key
 
 
-def test_unloaded_and_system_tables_are_planned_each_time(loaded) -> None:  # type: ignore[no-untyped-def]
+def test_system_tables_are_planned_each_time(loaded) -> None:  # type: ignore[no-untyped-def]
     session, _ = loaded
+    session.engine.plans.clear()
+    session.sql("SELECT LOAD_STATUS FROM performance_schema.rpd_tables")
+    session.sql("SELECT COUNT(*) FROM performance_schema.rpd_tables JOIN t")
+    assert len(session.engine.plans) == 0
+
+
+def test_in_place_plan_reused_while_the_objects_stay(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    session, f = loaded
     session.sql("ALTER TABLE t SECONDARY_UNLOAD")
+    plans = session.engine.plans
     assert _answer(session) == [(50, 2)]  # scanned in place
-    assert len(session.engine.plans) == 0
-    sql = "SELECT LOAD_STATUS FROM performance_schema.rpd_tables"
-    session.sql(sql)
-    assert len(session.engine.plans) == 0
+    hits = plans.hits
+    assert _answer(session) == [(50, 2)]
+    assert plans.hits == hits + 1
+    _write(f, [(1, 10), (2, 20), (3, 30), (4, 40)])  # the object changes
+    assert _answer(session) == [(90, 3)]
+    # Loaded again: the load is read, not the files.
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    _write(f, [(1, 10)])
+    assert _answer(session) == [(90, 3)]
+
+
+def test_in_place_object_replaced_in_s3(session, s3) -> None:  # type: ignore[no-untyped-def]
+    s3.make_bucket("plancache")
+    s3.put("plancache", "t/data.tbl", b"1|10|\n2|20|\n3|30|\n")
+    session.sql("CREATE DATABASE pc")
+    session.sql("USE pc")
+    attribute = json.dumps({"file": [{"uri": "s3://plancache/t/data.tbl"}]})
+    session.sql(
+        "CREATE TABLE t (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE='{attribute}'"
+    )
+    assert _answer(session) == [(50, 2)]
+    hits = session.engine.plans.hits
+    assert _answer(session) == [(50, 2)]
+    assert session.engine.plans.hits == hits + 1
+    s3.put("plancache", "t/data.tbl", b"1|10|\n2|20|\n3|30|\n4|40|\n")
+    assert _answer(session) == [(90, 3)]
+    s3.client().delete_object(Bucket="plancache", Key="t/data.tbl")
+    with pytest.raises(LakehouseError):
+        session.sql(QUERY)
