@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from lakehouse.catalog.attributes import ExternalSource, FileEntry, parse_engine_attribute
 from lakehouse.catalog.model import Table
-from lakehouse.cluster.cluster import Cluster
+from lakehouse.cluster.cluster import VIEW_SLOT_BYTES, Cluster, inline_string_fields
 from lakehouse.cluster.encoding import apply_sorted_encoding, batch_bytes
 from lakehouse.formats import LoadWarnings, ReadContext, ReadTarget, format_for
 from lakehouse.formats.sources import SourceObject, list_sources
@@ -97,7 +97,9 @@ def _arrow_bytes(
     _, encoded, _ = apply_sorted_encoding(table, target.schema, [batches])
     rows = sum(b.num_rows for b in batches)
     size = sum(batch_bytes(b) for b in encoded[0])
-    return rows, size
+    # The engine's string views of short strings (LoadedTable.node_bytes).
+    views = inline_string_fields(table, encoded[0][0].schema, encoded)
+    return rows, size + VIEW_SLOT_BYTES * len(views) * rows
 
 
 def _parquet(table: Table, target: ReadTarget, objects: list[SourceObject]) -> tuple[int, int]:

@@ -1,0 +1,79 @@
+"""Short CHAR/VARCHAR columns reach the query engine as string views: which columns, the
+memory they are counted for, and answers and result types unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.cluster.cluster import VIEW_SLOT_BYTES
+from lakehouse.cluster.encoding import batch_bytes
+from tests.sql.test_ddl import attr
+
+ROWS = [
+    (1, "R", "AIR", "a much longer comment than twelve bytes", '{"a": 1}'),
+    (2, "A", "MAIL", "short", '{"a": 2}'),
+    (3, "R", "", "x", '{"a": 3}'),  # an empty field loads as NULL
+    (4, "N", "TRUCK", "another fairly long comment", '{"a": 4}'),
+    (5, "A", None, None, None),
+]
+
+
+@pytest.fixture
+def loaded(session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    f = tmp_path / "t.tbl"
+    f.write_text(
+        "".join("|".join("NULL" if v is None else str(v) for v in r) + "|\n" for r in ROWS)
+    )
+    session.sql("CREATE DATABASE sv")
+    session.sql("USE sv")
+    session.sql(
+        "CREATE TABLE t (k INT NOT NULL, flag CHAR(1), mode VARCHAR(10), note VARCHAR(60), "
+        "doc JSON, PRIMARY KEY (k)) ENGINE=lakehouse SECONDARY_ENGINE=RAPID "
+        f"ENGINE_ATTRIBUTE={attr(f, null_value='NULL')}"
+    )
+    session.sql("ALTER TABLE t SECONDARY_LOAD")
+    return session
+
+
+def test_which_columns_and_their_memory(loaded) -> None:  # type: ignore[no-untyped-def]
+    lt = loaded.engine.cluster.loaded("sv", "t")
+    # Short CHAR/VARCHAR only: not the long comment, not JSON.
+    assert lt.view_fields == ("flag", "mode")
+    schema = lt.engine_schema
+    assert schema.field("flag").type == pa.string_view()
+    assert schema.field("note").type == pa.string()
+    assert lt.schema.field("flag").type == pa.string()  # the slices keep plain strings
+    plain = sum(batch_bytes(b) for s in lt.slices for b in s)
+    assert lt.size_bytes == plain + VIEW_SLOT_BYTES * 2 * len(ROWS)
+    used = sum(n.used for n in loaded.engine.cluster.nodes)
+    assert used == lt.size_bytes
+
+
+def test_answers_and_types_unchanged(loaded) -> None:  # type: ignore[no-untyped-def]
+    s = loaded
+    t = s.sql("SELECT flag, COUNT(*) AS n, MAX(mode) AS m FROM t GROUP BY flag ORDER BY flag")
+    assert t.to_pylist() == [
+        {"flag": "A", "n": 2, "m": "MAIL"},
+        {"flag": "N", "n": 1, "m": "TRUCK"},
+        {"flag": "R", "n": 2, "m": "AIR"},
+    ]
+    assert t.schema.field("flag").type == pa.string()
+    rows = s.sql(
+        "SELECT k FROM t WHERE mode IN ('AIR', 'MAIL') OR mode LIKE 'TR%' OR mode = '' ORDER BY k"
+    )
+    assert rows.column("k").to_pylist() == [1, 2, 4]
+    joined = s.sql(
+        "SELECT a.k, b.note FROM t a JOIN t b ON a.flag = LEFT(b.note, 1) ORDER BY a.k"
+    ).to_pylist()
+    assert joined == []  # no comment starts with R, A or N
+    same = s.sql("SELECT a.k FROM t a JOIN t b ON a.mode = b.mode ORDER BY a.k")
+    assert same.column("k").to_pylist() == [1, 2, 4]
+    assert s.sql("SELECT CONCAT(flag, '-', mode) AS c FROM t WHERE k = 2").to_pylist() == [
+        {"c": "A-MAIL"}
+    ]
+    assert s.sql("SELECT JSON_EXTRACT(doc, '$.a') AS a FROM t WHERE k = 4").to_pylist() == [
+        {"a": "4"}
+    ]
