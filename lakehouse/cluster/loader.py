@@ -22,7 +22,7 @@ import pyarrow as pa
 from lakehouse.catalog.attributes import ExternalSource
 from lakehouse.catalog.model import Table
 from lakehouse.cluster.cluster import Cluster, LoadedTable
-from lakehouse.cluster.encoding import apply_sorted_encoding, batch_bytes
+from lakehouse.cluster.encoding import apply_sorted_encoding
 from lakehouse.cluster.placement import (
     PLACEMENT_KEY,
     PLACEMENT_PK,
@@ -143,13 +143,7 @@ def load_lakehouse_table(
     schema = target.schema
     compacted = [compact(s, schema) for s in slices]
     schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
-    if dictionaries:
-        sizes = [
-            sum(batch_bytes(b) for b in s) + sum(d.nbytes for d in dictionaries.values())
-            for s in compacted
-        ]
-        cluster.check_capacity(table.qualified_name, sizes, previous)
-    return LoadedTable(
+    loaded = LoadedTable(
         table=table,
         schema=schema,
         dictionaries=dictionaries,
@@ -161,6 +155,10 @@ def load_lakehouse_table(
         recovery_source=None,
         warnings=warnings.as_rows(),
     )
+    # What the table holds in the end: SORTED dictionaries and the engine's string
+    # views of short strings included.
+    cluster.check_capacity(table.qualified_name, loaded.node_bytes(), previous)
+    return loaded
 
 
 def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
@@ -211,7 +209,7 @@ def load_arrow_table(
             progress(i + 1, len(batches))
     compacted = [compact(s, schema) for s in slices]
     schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
-    return LoadedTable(
+    loaded = LoadedTable(
         table=table,
         schema=schema,
         dictionaries=dictionaries,
@@ -221,3 +219,5 @@ def load_arrow_table(
         load_start=started,
         load_end=time.time(),
     )
+    cluster.check_capacity(table.qualified_name, loaded.node_bytes(), previous)
+    return loaded

@@ -77,3 +77,38 @@ def test_answers_and_types_unchanged(loaded) -> None:  # type: ignore[no-untyped
     assert s.sql("SELECT JSON_EXTRACT(doc, '$.a') AS a FROM t WHERE k = 4").to_pylist() == [
         {"a": "4"}
     ]
+
+
+def test_a_load_needs_room_for_its_views(tmp_path: Path) -> None:
+    from lakehouse.errors import NodeCapacityError
+    from tests.cluster.test_cluster import make_engine
+
+    f = tmp_path / "codes.tbl"
+    f.write_text("".join(f"{i}|{'XY'[i % 2]}|\n" for i in range(5000)))
+    ddl = (
+        "CREATE TABLE c (k INT NOT NULL, code CHAR(1), PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(f)}"
+    )
+
+    def engine_with(memory: int):  # type: ignore[no-untyped-def]
+        e = make_engine(None, nodes=1, memory=memory)
+        s = e.session()
+        s.sql("CREATE DATABASE v")
+        s.sql("USE v")
+        s.sql(ddl)
+        return e, s
+
+    e, s = engine_with(1 << 30)
+    s.sql("ALTER TABLE c SECONDARY_LOAD")
+    lt = e.cluster.loaded("v", "c")
+    views = VIEW_SLOT_BYTES * 5000
+    plain = sum(batch_bytes(b) for sl in lt.slices for b in sl)
+    assert lt.view_fields == ("code",) and lt.size_bytes == plain + views
+    e.close()
+    # Room for the slices but not for their views: refused, nothing loaded.
+    e, s = engine_with(lt.size_bytes - views // 2)
+    with pytest.raises(NodeCapacityError, match=r"Loading v\.c needs"):
+        s.sql("ALTER TABLE c SECONDARY_LOAD")
+    assert e.cluster.loaded("v", "c") is None
+    assert e.cluster.nodes[0].used == 0
+    e.close()
