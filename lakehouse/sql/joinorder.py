@@ -8,19 +8,15 @@ values; Q21 likewise), the big joins run on every supplier and the nation filter
 applied last. Moving that filtered table to the front makes the first join the
 selective one (Q7 at SF1: 0.14 s -> 0.085 s).
 
-The same holds further away (TPC-H Q11: ``FROM partsupp, supplier, nation`` with
-``n_name = 'GERMANY'``: all 800 K partsupp rows were joined with every supplier before
-the nation kept 4 % of them; Q2's subquery ``FROM partsupp, supplier, nation, region``
-with ``r_name = 'EUROPE'`` joined 800 K rows twice before the region kept a fifth): a
-filtered table that joins only an unfiltered table goes first, followed by the chain of
-unfiltered tables that leads from it to the first table (up to MAX_HOPS of them, each
-joining only its two neighbours in the chain, except the last, which joins the first
-table).
+The same holds one step further away (TPC-H Q11: ``FROM partsupp, supplier, nation``
+with ``n_name = 'GERMANY'``: all 800 K partsupp rows were joined with every supplier
+before the nation kept 4 % of them): a filtered table that joins only an unfiltered table,
+which joins the first table, goes first with that table second.
 
 The rewrite only reorders inner comma joins of plain tables, which never changes the
-answer, and only in those patterns: the first table has no filter of its own, and
-another table has one and joins the first table and no other, or joins only a table on
-such a chain.
+answer, and only in those two patterns: the first table has no filter of its own, and
+another table has one and joins the first table and no other, or joins only a table
+without a filter of its own that joins the first table.
 """
 
 from __future__ import annotations
@@ -30,8 +26,6 @@ from sqlglot import exp
 from lakehouse.catalog.model import key
 from lakehouse.sql.colocate import conjuncts as _conjuncts
 from lakehouse.sql.colocate import owner as _owner
-
-MAX_HOPS = 3  # unfiltered tables between a filtered one and the first table
 
 
 def reorder_joins(tree: exp.Expression, columns_of: dict[str, set[str]]) -> int:
@@ -90,37 +84,14 @@ def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
         alias = key(t.alias_or_name)
         if alias not in filtered or len(partners[alias]) != 1:
             continue
-        via = _path_to(first, alias, partners, filtered)
-        if via:
-            # Q11: FROM partsupp, supplier, nation -> FROM nation, supplier, partsupp;
-            # Q2's subquery: FROM partsupp, supplier, nation, region -> FROM region,
-            # nation, supplier, partsupp. None of them is the first table, so each is
-            # still the node it was until it moves.
-            by_alias = {key(x.alias_or_name): x for x in tables}
-            for name in reversed(via):
-                _move_to_front(select, by_alias[name])
+        (partner,) = partners[alias]
+        if partner not in filtered and first in partners[partner]:
+            # Q11: FROM partsupp, supplier, nation -> FROM nation, supplier, partsupp
+            via = next(x for x in tables if key(x.alias_or_name) == partner)
+            _move_to_front(select, via)  # neither is the first table, so t is still t
             _move_to_front(select, t)
             return True
     return False
-
-
-def _path_to(
-    first: str, start: str, partners: dict[str, set[str]], filtered: set[str]
-) -> list[str]:
-    """The unfiltered tables leading from ``start`` (joined to one table only) to one
-    that joins ``first``: each in between joins exactly the one before and the one after
-    it. At most MAX_HOPS of them; [] when there is no such path."""
-    path: list[str] = []
-    prev, (cur,) = start, partners[start]
-    while len(path) < MAX_HOPS and cur != first and cur not in filtered:
-        path.append(cur)
-        if first in partners[cur]:
-            return path
-        onward = partners[cur] - {prev}
-        if len(onward) != 1 or len(partners[cur]) != 2:
-            return []
-        prev, (cur,) = cur, onward
-    return []
 
 
 def _move_to_front(select: exp.Select, table: exp.Table) -> None:
