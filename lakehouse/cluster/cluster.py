@@ -165,28 +165,12 @@ class LoadedTable:
     @property
     def engine_schema(self) -> pa.Schema:
         """The schema the query engine sees (short strings as views)."""
-        if not self.view_fields:
-            return self.schema
-        views = set(self.view_fields)
-        return pa.schema(
-            [f.with_type(pa.string_view()) if f.name in views else f for f in self.schema],
-            metadata=self.schema.metadata,
-        )
+        return _with_views(self.schema, self.view_fields)
 
     def _for_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if not self.view_fields:
             return batch
-        views = set(self.view_fields)
-        return pa.RecordBatch.from_arrays(
-            [
-                col.cast(pa.string_view()) if name in views else col
-                for name, col in zip(batch.schema.names, batch.columns, strict=True)
-            ],
-            schema=pa.schema(
-                [f.with_type(pa.string_view()) if f.name in views else f for f in batch.schema],
-                metadata=batch.schema.metadata,
-            ),
-        )
+        return batch.cast(_with_views(batch.schema, self.view_fields))
 
     def group_provider(self, group: int, groups: int) -> Any:
         """A DataFusion table of the slices of nodes ``i % groups == group``, as one
@@ -234,19 +218,29 @@ def inline_string_fields(
     for f in schema:
         if not pa.types.is_string(f.type) or declared.get(f.name) not in ("CHAR", "VARCHAR"):
             continue
+        lengths = (
+            pc.max(pc.binary_length(b.column(f.name))).as_py()
+            for s in slices
+            for b in s
+            if b.num_rows and f.name in b.schema.names
+        )
         longest = -1
-        for s in slices:
-            for b in s:
-                if b.num_rows and f.name in b.schema.names:
-                    m = pc.max(pc.binary_length(b.column(f.name))).as_py()
-                    longest = max(longest, -1 if m is None else m)
-                    if longest > INLINE_VIEW_BYTES:
-                        break
+        for m in lengths:
+            longest = max(longest, -1 if m is None else m)
             if longest > INLINE_VIEW_BYTES:
                 break
         if 0 <= longest <= INLINE_VIEW_BYTES:
             out.append(f.name)
     return tuple(out)
+
+
+def _with_views(schema: pa.Schema, fields: tuple[str, ...]) -> pa.Schema:
+    if not fields:
+        return schema
+    return pa.schema(
+        [f.with_type(pa.string_view()) if f.name in fields else f for f in schema],
+        metadata=schema.metadata,
+    )
 
 
 @dataclass

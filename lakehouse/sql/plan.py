@@ -33,6 +33,7 @@ from lakehouse.errors import (
     UnknownTableError,
 )
 from lakehouse.sql import system_tables
+from lakehouse.sql.colocate import within
 from lakehouse.sql.metadata import is_mysql_table
 from lakehouse.sql.names import assign_output_names
 from lakehouse.sql.statements import parse_query
@@ -486,7 +487,7 @@ def _materialized_views(
     """
     out: list[tuple[str, str]] = []
     for uses in resolver.views.values():
-        if len(uses) < 2 or not all(_attached(u, tree) for u in uses):
+        if len(uses) < 2 or not all(within(u, tree) for u in uses):
             continue
         inner = uses[0].this
         if not isinstance(inner, exp.Select) or not (
@@ -507,12 +508,6 @@ def _materialized_views(
                 exp.Table(this=exp.to_identifier(name), alias=alias.copy() if alias else None)
             )
     return out
-
-
-def _attached(node: exp.Expr, root: exp.Expr) -> bool:
-    while node.parent is not None:
-        node = node.parent
-    return node is root
 
 
 def _materialize(contexts: Any, views: list[tuple[str, str]], explain_only: bool) -> list[str]:

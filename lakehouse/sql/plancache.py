@@ -54,12 +54,7 @@ class PlanCache:
         self.hits = 0
 
     def key(self, session: Session, text: str) -> tuple[Any, ...]:
-        return (
-            text,
-            session.database,
-            tuple(session.variables.items()),
-            session.engine.target_partitions,
-        )
+        return (text, session.database, tuple(session.variables.items()))
 
     def get(self, session: Session, key: tuple[Any, ...]) -> QueryPlan | None:
         """The plan kept under ``key`` if it is still valid (an invalid one is dropped)."""
@@ -121,9 +116,9 @@ class _Entry:
         scans = []
         for r in plan.registrations:
             if r.kind == "scan":
-                if r.table is None or "_s" not in r.name:
+                if r.table is None or r.scan is None:
                     return None
-                scans.append((r.table, r.name.rsplit("_s", 1)[1]))
+                scans.append((r.table, scan_digest(r.scan)))
         read = {(key(db), key(name)) for db, name, _ in plan.loads}
         read |= {t.key for t, _ in scans}
         if any(is_mysql_table(t) or t.key not in read for t in plan.tables):

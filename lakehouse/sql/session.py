@@ -199,16 +199,14 @@ class Session:
         if _divides_by_literal_zero(tree):
             self.warnings.append(("Warning", 1365, "Division by 0"))
         plans = self.engine.plans
-        plan = None
-        if tree is stmt.expression:  # nothing substituted: the text says it all
-            cache_key = plans.key(self, stmt.text)
-            plan = plans.get(self, cache_key)
-            if plan is None:
-                generation = self.engine.catalog.generation
-                plan = plan_query(tree, stmt.text, self)
-                plans.put(cache_key, generation, plan)
-        else:
+        # Nothing substituted: the text says it all, and the plan may be kept.
+        cache_key = plans.key(self, stmt.text) if tree is stmt.expression else None
+        plan = plans.get(self, cache_key) if cache_key is not None else None
+        if plan is None:
+            generation = self.engine.catalog.generation
             plan = plan_query(tree, stmt.text, self)
+            if cache_key is not None:
+                plans.put(cache_key, generation, plan)
         for reason in plan.not_offloaded:
             self.warnings.append(
                 ("Note", 3889, f"Query not offloaded to the secondary engine: {reason}")
