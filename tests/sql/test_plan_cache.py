@@ -10,6 +10,7 @@ import pytest
 
 from lakehouse.errors import LakehouseError
 from tests.sql.test_ddl import attr
+from tests.sql.test_queries import one
 
 QUERY = "SELECT SUM(v) AS s, COUNT(*) AS n FROM t WHERE k > 1"
 
@@ -32,28 +33,23 @@ def loaded(session, tmp_path: Path):  # type: ignore[no-untyped-def]
     return session, f
 
 
-def _answer(session, sql: str = QUERY) -> list[tuple]:  # type: ignore[no-untyped-def]
-    t = session.sql(sql)
-    return list(zip(*(c.to_pylist() for c in t.columns), strict=True))
-
-
 def test_same_text_reuses_the_plan(loaded) -> None:  # type: ignore[no-untyped-def]
     session, _ = loaded
     plans = session.engine.plans
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     hits = plans.hits
-    assert _answer(session) == [(50, 2)]
-    assert _answer(session.engine.session(database="pc")) == [(50, 2)]  # any session
+    assert one(session, QUERY) == [(50, 2)]
+    assert one(session.engine.session(database="pc"), QUERY) == [(50, 2)]  # any session
     assert plans.hits == hits + 2
 
 
 def test_reload_and_unload_are_seen(loaded) -> None:  # type: ignore[no-untyped-def]
     session, f = loaded
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     _write(f, [(1, 10), (2, 20), (3, 30), (4, 40)])
     session.sql("ALTER TABLE t SECONDARY_LOAD")
     assert len(session.engine.plans) == 0  # a load empties the cache
-    assert _answer(session) == [(90, 3)]
+    assert one(session, QUERY) == [(90, 3)]
     session.sql("ALTER TABLE t SECONDARY_UNLOAD")
     assert len(session.engine.plans) == 0  # nothing holds the unloaded data
     session.sql("SET lakehouse_scan_unloaded = OFF")
@@ -63,18 +59,18 @@ def test_reload_and_unload_are_seen(loaded) -> None:  # type: ignore[no-untyped-
 
 def test_cluster_restart_is_seen(loaded) -> None:  # type: ignore[no-untyped-def]
     session, _ = loaded
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     clusters = session.engine.clusters
     clusters.stop()
     clusters.start(background=False)
     hits = session.engine.plans.hits
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     assert session.engine.plans.hits == hits  # planned again for the recovered load
 
 
 def test_ddl_is_seen(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     session, _ = loaded
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     g = tmp_path / "u.tbl"
     _write(g, [(5, 1), (6, 2)])
     # Another table takes the name: same text, other data.
@@ -84,19 +80,19 @@ def test_ddl_is_seen(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped
         f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(g)}"
     )
     session.sql("ALTER TABLE t SECONDARY_LOAD")
-    assert _answer(session) == [(3, 2)]
+    assert one(session, QUERY) == [(3, 2)]
     session.sql("DROP TABLE t")
     with pytest.raises(LakehouseError, match="doesn't exist"):
         session.sql(QUERY)
-    assert _answer(session, QUERY.replace("FROM t ", "FROM t_old ")) == [(50, 2)]
+    assert one(session, QUERY.replace("FROM t ", "FROM t_old ")) == [(50, 2)]
 
 
 def test_view_redefined_is_seen(loaded) -> None:  # type: ignore[no-untyped-def]
     session, _ = loaded
     session.sql("CREATE VIEW w AS SELECT k, v FROM t WHERE k < 3")
-    assert _answer(session, "SELECT SUM(v) FROM w") == [(30,)]
+    assert one(session, "SELECT SUM(v) FROM w") == [(30,)]
     session.sql("CREATE OR REPLACE VIEW w AS SELECT k, v FROM t WHERE k > 1")
-    assert _answer(session, "SELECT SUM(v) FROM w") == [(50,)]
+    assert one(session, "SELECT SUM(v) FROM w") == [(50,)]
 
 
 def test_database_and_variables_are_part_of_the_key(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -110,13 +106,13 @@ def test_database_and_variables_are_part_of_the_key(loaded, tmp_path: Path) -> N
         f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(g)}"
     )
     session.sql("ALTER TABLE t SECONDARY_LOAD")
-    assert _answer(session) == [(3, 2)]
+    assert one(session, QUERY) == [(3, 2)]
     session.sql("USE pc")
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     session.sql("SET @lim = 2")
-    assert _answer(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(1,)]
+    assert one(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(1,)]
     session.sql("SET @lim = 0")
-    assert _answer(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(3,)]
+    assert one(session, "SELECT COUNT(*) FROM t WHERE k > @lim") == [(3,)]
     key = session.engine.plans.key(session, QUERY)
     session.sql("SET sql_select_limit = 1")
     assert session.engine.plans.key(session, QUERY) != key
@@ -134,16 +130,16 @@ def test_in_place_plan_reused_while_the_objects_stay(loaded, tmp_path: Path) -> 
     session, f = loaded
     session.sql("ALTER TABLE t SECONDARY_UNLOAD")
     plans = session.engine.plans
-    assert _answer(session) == [(50, 2)]  # scanned in place
+    assert one(session, QUERY) == [(50, 2)]  # scanned in place
     hits = plans.hits
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     assert plans.hits == hits + 1
     _write(f, [(1, 10), (2, 20), (3, 30), (4, 40)])  # the object changes
-    assert _answer(session) == [(90, 3)]
+    assert one(session, QUERY) == [(90, 3)]
     # Loaded again: the load is read, not the files.
     session.sql("ALTER TABLE t SECONDARY_LOAD")
     _write(f, [(1, 10)])
-    assert _answer(session) == [(90, 3)]
+    assert one(session, QUERY) == [(90, 3)]
 
 
 def test_in_place_object_replaced_in_s3(session, s3) -> None:  # type: ignore[no-untyped-def]
@@ -156,12 +152,12 @@ def test_in_place_object_replaced_in_s3(session, s3) -> None:  # type: ignore[no
         "CREATE TABLE t (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
         f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE='{attribute}'"
     )
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     hits = session.engine.plans.hits
-    assert _answer(session) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
     assert session.engine.plans.hits == hits + 1
     s3.put("plancache", "t/data.tbl", b"1|10|\n2|20|\n3|30|\n4|40|\n")
-    assert _answer(session) == [(90, 3)]
+    assert one(session, QUERY) == [(90, 3)]
     s3.client().delete_object(Bucket="plancache", Key="t/data.tbl")
     with pytest.raises(LakehouseError):
         session.sql(QUERY)
