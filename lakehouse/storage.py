@@ -51,12 +51,15 @@ class NativeLocation:
         bucket: the bucket (S3 only).
         options: endpoint, region, credentials and ``allow_http`` for the reader's S3
             client. Held in memory only; never logged or shown.
+        fixed: what is at ``url`` never changes (a local copy named by the object's
+            version): the same location is the same content.
     """
 
     kind: str
     url: str
     bucket: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    fixed: bool = False
 
     def __repr__(self) -> str:  # never show credentials
         return f"NativeLocation({self.kind!r}, {self.url!r})"

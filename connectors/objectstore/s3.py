@@ -93,7 +93,7 @@ class S3ObjectStore(ObjectStore):
         if self.cache is not None:
             local = self._local_copy(self.cache, obj)
             if local is not None:
-                return NativeLocation("local", local)
+                return NativeLocation("local", local, fixed=True)
         return self._s3_location(obj)
 
     def _local_copy(self, cache: ObjectCache, obj: ObjectInfo) -> str | None:

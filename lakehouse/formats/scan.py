@@ -64,6 +64,38 @@ class ScanSpec:
 
 def plan_scan(table: Table, source: ExternalSource, stores: StoreResolver) -> ScanSpec | None:
     """A native scan for the table, or None when it must be read whole instead."""
+    listed = _listed(source, stores)
+    return None if listed is None else _plan_listed(table, source, *listed)
+
+
+def scan_unchanged(
+    table: Table, source: ExternalSource, stores: StoreResolver, scan: ScanSpec
+) -> bool:
+    """Whether planning the table's scan now would make ``scan`` again.
+
+    The objects are listed again, as planning does (S3: one HEAD per object). When each
+    is read from a copy named by its version, the same copies are the same content and
+    nothing more is asked; otherwise the scan is planned again (each file's schema read)
+    and compared.
+
+    Raises:
+        ObjectNotFoundError: an object the table names is gone, as planning would.
+    """
+    listed = _listed(source, stores)
+    if listed is None:
+        return False
+    _, locs = listed
+    if all(loc.fixed for loc in locs):
+        return locs == scan.locations
+    fresh = _plan_listed(table, source, *listed)
+    return fresh is not None and fresh == scan
+
+
+def _listed(
+    source: ExternalSource, stores: StoreResolver
+) -> tuple[list[SourceObject], tuple[NativeLocation, ...]] | None:
+    """The objects a scan reads and where the engine reads them; None when the engine
+    cannot read them itself."""
     if source.dialect.partition_columns or source.dialect.fixed_width:
         # Values from object paths and fixed-width text need our own readers.
         return None
@@ -73,7 +105,15 @@ def plan_scan(table: Table, source: ExternalSource, stores: StoreResolver) -> Sc
     locations = _native_locations(objects)
     if any(loc is None for loc in locations):
         return None
-    locs = tuple(loc for loc in locations if loc is not None)
+    return objects, tuple(loc for loc in locations if loc is not None)
+
+
+def _plan_listed(
+    table: Table,
+    source: ExternalSource,
+    objects: list[SourceObject],
+    locs: tuple[NativeLocation, ...],
+) -> ScanSpec | None:
     target = ReadTarget.for_table(table, source.dialect)
     try:
         if source.dialect.format == "parquet":

@@ -161,3 +161,30 @@ def test_in_place_object_replaced_in_s3(session, s3) -> None:  # type: ignore[no
     s3.client().delete_object(Bucket="plancache", Key="t/data.tbl")
     with pytest.raises(LakehouseError):
         session.sql(QUERY)
+
+
+def test_in_place_join_of_s3_objects_checked_together(session, s3) -> None:  # type: ignore[no-untyped-def]
+    """A kept plan over several tables in S3 checks them all (at once) and is replanned
+    when any one of them changes."""
+    s3.make_bucket("plancache2")
+    s3.put("plancache2", "a.tbl", b"1|10|\n2|20|\n3|30|\n")
+    s3.put("plancache2", "b.tbl", b"1|x|\n2|y|\n3|z|\n")
+    session.sql("CREATE DATABASE pc2")
+    session.sql("USE pc2")
+    for name, cols in (("a", "k INT NOT NULL, v INT"), ("b", "k INT NOT NULL, w CHAR(1)")):
+        attribute = json.dumps({"file": [{"uri": f"s3://plancache2/{name}.tbl"}]})
+        session.sql(
+            f"CREATE TABLE {name} ({cols}, PRIMARY KEY (k)) ENGINE=lakehouse "
+            f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE='{attribute}'"
+        )
+    join = "SELECT w, v FROM a JOIN b ON a.k = b.k WHERE v > 10 ORDER BY w"
+    assert one(session, join) == [("y", 20), ("z", 30)]
+    hits = session.engine.plans.hits
+    assert one(session, join) == [("y", 20), ("z", 30)]
+    assert session.engine.plans.hits == hits + 1
+    s3.put("plancache2", "b.tbl", b"1|x|\n2|q|\n3|z|\n")
+    assert one(session, join) == [("q", 20), ("z", 30)]
+    assert session.engine.plans.hits == hits + 1  # planned again
+    s3.client().delete_object(Bucket="plancache2", Key="a.tbl")
+    with pytest.raises(LakehouseError, match=r"a\.tbl"):
+        session.sql(join)
