@@ -112,3 +112,42 @@ def test_a_load_needs_room_for_its_views(tmp_path: Path) -> None:
     assert e.cluster.loaded("v", "c") is None
     assert e.cluster.nodes[0].used == 0
     e.close()
+
+
+def test_views_of_a_slice_take_its_rows_only() -> None:
+    from lakehouse.cluster.cluster import _string_views
+
+    parent = pa.array([f"v{i % 97}" for i in range(200_000)])
+    part = parent.slice(150_000, 10_000)
+    before = pa.total_allocated_bytes()
+    views = _string_views(part)
+    grown = pa.total_allocated_bytes() - before
+    assert views.to_pylist() == part.to_pylist()
+    # 16 bytes a value (and a compact copy's validity), not a slot per parent row.
+    assert grown <= VIEW_SLOT_BYTES * len(part) + 4096
+
+
+def test_one_engine_copy_per_load(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The engine's views are made once, whether the table is read whole or by node
+    groups (node-local joins), and take the memory they are counted for."""
+    f = tmp_path / "big.tbl"
+    rows = 60_000
+    f.write_text("".join(f"{k}|{'ABCDEFG'[k % 7]}|m{k % 5}|\n" for k in range(rows)))
+    session.sql("CREATE DATABASE sv2")
+    session.sql("USE sv2")
+    session.sql(
+        "CREATE TABLE big (k INT NOT NULL, flag CHAR(1), mode VARCHAR(4), PRIMARY KEY (k)) "
+        f"ENGINE=lakehouse SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(f)}"
+    )
+    session.sql("ALTER TABLE big SECONDARY_LOAD")
+    lt = session.engine.cluster.loaded("sv2", "big")
+    assert lt.view_fields == ("flag", "mode")
+    before = pa.total_allocated_bytes()
+    lt.provider(4)
+    lt.group_provider(0, 2)
+    lt.group_provider(1, 2)
+    grown = pa.total_allocated_bytes() - before
+    assert grown <= 1.2 * VIEW_SLOT_BYTES * 2 * rows
+    assert lt.engine_slices() is lt.engine_slices()
+    t = session.sql("SELECT flag, COUNT(*) AS n FROM big GROUP BY flag ORDER BY flag")
+    assert t.column("n").to_pylist() == [rows // 7 + (1 if i < rows % 7 else 0) for i in range(7)]
