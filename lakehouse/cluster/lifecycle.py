@@ -221,12 +221,24 @@ class ClusterManager:
         if loc is None:
             return
 
+        def current() -> bool:
+            return self.cluster.state(table).loaded is loaded
+
         def proceed() -> bool:
             # Yield to loads (their reading is what users wait for), and give up if the
             # table was replaced or unloaded meanwhile.
             with self._loads_done:
                 self._loads_done.wait_for(lambda: self._loads_running == 0)
-            return self.cluster.state(table).loaded is loaded
+            return current()
+
+        def unloaded_meanwhile() -> bool:
+            # An unload removes the table's snapshots as the writer may still be writing
+            # (its folder vanishes under it, or its CURRENT lands after the removal):
+            # what was written is not wanted, and is removed again.
+            if self.cluster.state(table).loaded is not None:
+                return False
+            self._drop_snapshot(table)
+            return True
 
         def persist() -> None:
             _background_priority()
@@ -236,6 +248,9 @@ class ClusterManager:
                 if snap.write_snapshot(loc, loaded, self._count_put, proceed) is None:
                     return
             except Exception as exc:  # storage trouble must never break the server
+                if not current():
+                    unloaded_meanwhile()
+                    return  # replaced or unloaded while written: nothing was wanted
                 fallback = self._local_location()
                 if fallback is None or loc.kind == snap.SOURCE_LOCAL:
                     log.warning("could not persist %s: %s", table.qualified_name, exc)
@@ -248,6 +263,8 @@ class ClusterManager:
                 )
                 if snap.write_snapshot(fallback, loaded, self._count_put, proceed) is None:
                     return
+            if unloaded_meanwhile():
+                return
             loaded.persisted_scn = loaded.scn
 
         self._persist_pool.submit(persist)

@@ -378,3 +378,55 @@ def test_snapshots_wait_while_another_load_reads(tmp_path: Path, tpch_dir: Path)
     snapshots = [p.parent.parent.name for p in (tmp_path / "d" / "rapid").glob("*/*/manifest.json")]
     assert len(snapshots) == 1
     e.close()
+
+
+@pytest.mark.parametrize("when", ["before_current", "mid_write"])
+def test_unload_while_the_snapshot_is_written(
+    tmp_path: Path, tpch_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog, when: str
+) -> None:  # type: ignore[no-untyped-def]
+    """An unload that lands while the table's snapshot is being written leaves no
+    snapshot behind and no warning: after the writer's last check (its CURRENT is
+    written after the unload removed the folder) or between two of its files (the
+    folder vanishes under it)."""
+    from lakehouse.cluster import snapshot as snap
+
+    e = make_engine(tmp_path / "d", nodes=3)
+    s = e.session()
+    create_tpch(s, tpch_dir)
+    real_write = snap._atomic_write
+    real_open = snap.ipc.new_file
+    fired = threading.Event()
+
+    def unload_now() -> None:
+        if not fired.is_set():
+            fired.set()
+            # The unload runs on another thread, as a client's would.
+            unload = "ALTER TABLE tpch.nation SECONDARY_UNLOAD"
+            t = threading.Thread(target=lambda: e.session().sql(unload))
+            t.start()
+            t.join()
+
+    def atomic_write(loc, path, data):  # type: ignore[no-untyped-def]
+        if when == "before_current" and path.endswith("CURRENT"):
+            unload_now()
+        return real_write(loc, path, data)
+
+    opened = []
+
+    def new_file(out, schema, **kw):  # type: ignore[no-untyped-def]
+        opened.append(out)
+        if when == "mid_write" and len(opened) == 2:
+            unload_now()
+        return real_open(out, schema, **kw)
+
+    monkeypatch.setattr(snap, "_atomic_write", atomic_write)
+    monkeypatch.setattr(snap.ipc, "new_file", new_file)
+    with caplog.at_level("WARNING"):
+        s.sql("ALTER TABLE nation SECONDARY_LOAD")
+        e.clusters.flush()
+    assert fired.is_set()
+    assert not [r for r in caplog.records if "persist" in r.getMessage()]
+    assert not list((tmp_path / "d" / "rapid").glob("*/CURRENT"))
+    assert not list((tmp_path / "d" / "rapid").glob("*/*/*.arrow"))
+    assert s.sql("SELECT COUNT(*) AS n FROM nation").column("n").to_pylist() == [25]  # in place
+    e.close()
