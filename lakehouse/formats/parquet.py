@@ -87,6 +87,9 @@ class ParquetFormat(TableFormat):
             raise LoadError(f"Cannot read {obj.url} as Parquet: {_short(exc)}") from None
         try:
             mapping = match_columns(pf.schema_arrow.names, target, obj.url)
+            coded = _dictionary_strings(pf, target, mapping)
+            if coded:
+                pf = pq.ParquetFile(handle, metadata=pf.metadata, read_dictionary=coded)
             position = 1
             row_groups = None
             if split is not None:
@@ -110,6 +113,40 @@ class ParquetFormat(TableFormat):
             raise LoadError(f"Cannot read {obj.url} as Parquet: {_short(exc)}") from None
         finally:
             handle.close()
+
+
+# A string column whose chunks hold under this many bytes a value (uncompressed) is
+# dictionary-coded throughout: a handful of distinct values, an index of a bit or two each.
+DICTIONARY_BYTES_PER_VALUE = 2.0
+
+
+def _dictionary_strings(
+    pf: pq.ParquetFile, target: ReadTarget, mapping: dict[str, str]
+) -> list[str]:
+    """File columns of declared strings with a handful of distinct values, to be read as
+    dictionaries: Arrow then builds each distinct value once instead of every row's
+    string (as views, when the file's own Arrow schema asks for them), and the
+    conversion to the column expands them in one pass. TPC-H lineitem's four flag and
+    mode columns: its Parquet load took a fifth less CPU (2.6-3.1 s -> 2.0-2.1 s)."""
+    meta = pf.metadata
+    wanted = {mapping[c.field] for c in target.loaded_columns if c.type.is_string}
+    leaves = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    out = []
+    for name in sorted(wanted):
+        j = leaves.get(name)  # a top-level leaf column (not nested)
+        arrow_type = pf.schema_arrow.field(name).type
+        if j is None or not (pa.types.is_string(arrow_type) or pa.types.is_string_view(arrow_type)):
+            continue
+        chunks = [meta.row_group(g).column(j) for g in range(meta.num_row_groups)]
+        values = sum(c.num_values for c in chunks)
+        size = sum(c.total_uncompressed_size for c in chunks)
+        if (
+            values
+            and all(c.has_dictionary_page for c in chunks)
+            and size < DICTIONARY_BYTES_PER_VALUE * values
+        ):
+            out.append(name)
+    return out
 
 
 def _short(exc: BaseException) -> str:
