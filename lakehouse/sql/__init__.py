@@ -3,10 +3,11 @@
 DataFusion brings its own allocator (mimalloc, separate from Arrow's), which hands memory
 freed for more than a second back to the kernel. Queries run one after another allocate
 much the same buffers again, and each time the kernel has to zero fresh (huge) pages:
-10 % of the CPU time of the 22 TPC-H queries read in place, 100 K page faults for a few
-rounds of them. DataFusion's allocator is therefore started keeping freed memory for 10 s
-(faults 108 K -> 15 K, system time 3.4 -> 2.0 s, TPC-H in place 2-3 % faster); memory
-idle longer still goes back. The setting is read once, when DataFusion's library is
+10 % of the CPU time of the 22 TPC-H queries read in place (perf). DataFusion's allocator
+is therefore started keeping freed memory for 10 s: page faults over five rounds of the
+22 queries in place 135-157 K -> 17 K, system time 3.6-4.3 s -> 2.0-3.7 s (2-3 % less
+time locally, measured with the setting for both allocators); memory idle longer still
+goes back. The setting is read once, when DataFusion's library is
 loaded, so it is given for that import only: Arrow's allocator, imported first, keeps
 its default (loads, which free large temporary buffers, were 15 % slower with it).
 """
