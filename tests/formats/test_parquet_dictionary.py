@@ -9,7 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakehouse.catalog.attributes import parse_engine_attribute
 from lakehouse.errors import LakehouseError
+from lakehouse.formats.base import ReadTarget
 from lakehouse.formats.parquet import _dictionary_strings, match_columns
 
 ROWS = 20_000
@@ -48,24 +50,15 @@ def _create(session, path: Path, flag_type: str = "CHAR(1)") -> None:  # type: i
     )
 
 
-def test_which_columns_are_read_as_dictionaries(tmp_path: Path) -> None:
+def test_which_columns_are_read_as_dictionaries(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "t.parquet"
     _write(path, [["A", "N", "R"][i % 3] for i in range(ROWS)])
+    _create(session, path)
+    table = session.engine.catalog.require_table("pd", "t")
+    target = ReadTarget.for_table(table, parse_engine_attribute(table.engine_attribute).dialect)
     pf = pq.ParquetFile(path)
-
-    class Col:
-        def __init__(self, field: str, is_string: bool) -> None:
-            self.field = field
-            self.name = field
-            self.type = type("T", (), {"is_string": is_string})()
-
-    class Target:
-        loaded_columns = [Col("id", False), Col("flag", True), Col("note", True)]
-        table_name = "t"
-
-    target = Target()
-    mapping = match_columns(pf.schema_arrow.names, target, str(path))  # type: ignore[arg-type]
-    assert _dictionary_strings(pf, target, mapping) == ["flag"]  # type: ignore[arg-type]
+    mapping = match_columns(pf.schema_arrow.names, target, str(path))
+    assert _dictionary_strings(pf, target, mapping) == ["flag"]
 
 
 def test_loaded_values_and_nulls(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
