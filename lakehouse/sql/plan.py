@@ -15,6 +15,7 @@ The query tree is rewritten to name engine-internal tables, result names are wor
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -434,7 +435,9 @@ def plan_query(
         views = _materialized_views(tree, resolver, session, types)
         prefetches = plan_prefetches(tree, _columns_of(resolver), types)  # run first
         colocated = _rewrite(tree, resolver, session)
-    sql = translate(tree, types, copy=bool(resolver.mysql_reads))  # the tree is ours
+    sql = translate(
+        tree, types, copy=bool(resolver.mysql_reads), in_memory=_in_memory(resolver)
+    )  # the tree is ours
     mysql_fetch = None
     if resolver.mysql_reads:
         from functools import partial
@@ -501,7 +504,7 @@ def _materialized_views(
         body = inner.copy()
         _rewrite(body, resolver, session)
         name = f"__view{len(out) + 1}_{resolver.query_tag}"
-        out.append((name, translate(body, types, copy=False)))
+        out.append((name, translate(body, types, copy=False, in_memory=_in_memory(resolver))))
         for sub in uses:
             alias = sub.args.get("alias")
             sub.replace(
@@ -551,6 +554,23 @@ def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
         for name, r in resolver.registrations.items()
         if r.table is not None
     }
+
+
+def _in_memory(resolver: _Resolver) -> dict[str, set[str]]:
+    """Tables read from memory (loaded, node-local join groups of loaded ones, sources
+    read whole) by registered name -> their column names (lower case)."""
+    by_id = {r.table.id: r.table for r in resolver.registrations.values() if r.table is not None}
+    out = {}
+    for name, r in resolver.registrations.items():
+        if r.kind not in ("loaded", "memory"):
+            continue
+        table = r.table
+        if table is None:  # a join group: t<id>g<group>n<groups>_v<scn>
+            m = re.match(r"t(\d+)g", name)
+            table = by_id.get(int(m.group(1))) if m else None
+        if table is not None:
+            out[name] = {c.key for c in table.columns}
+    return out
 
 
 def _unique_of(resolver: _Resolver) -> dict[str, str]:

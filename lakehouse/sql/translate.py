@@ -681,7 +681,12 @@ def lowercase_identifiers(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def translate(tree: exp.Expression, column_types: dict[str, SqlType], copy: bool = True) -> str:
+def translate(
+    tree: exp.Expression,
+    column_types: dict[str, SqlType],
+    copy: bool = True,
+    in_memory: dict[str, set[str]] | None = None,
+) -> str:
     """Apply every rule to a copy of ``tree`` and print it for DataFusion.
 
     Args:
@@ -689,6 +694,8 @@ def translate(tree: exp.Expression, column_types: dict[str, SqlType], copy: bool
         column_types: declared types by lower-case column name (used to find integer
             operands of ``/``); ambiguous names may be left out.
         copy: False to rewrite ``tree`` itself (when the caller has no further use for it).
+        in_memory: the tables read from memory (loaded), by engine name, with their
+            lower-case column names: their filters are grouped (filterorder.py).
     """
     if copy:
         tree = tree.copy()
@@ -699,7 +706,7 @@ def translate(tree: exp.Expression, column_types: dict[str, SqlType], copy: bool
     tree = mysql_semantics(tree, column_types)
     tree = decimal_literals(tree, column_types)
     tree = like_prefilters(tree)
-    tree = order_conjuncts(tree, column_types)
+    tree = order_conjuncts(tree, column_types, in_memory)
     tree = numbers_as_conditions(tree)
     tree = booleans_as_numbers(tree)
     tree = division(tree, derived_integer_columns(tree, column_types))

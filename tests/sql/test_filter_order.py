@@ -78,7 +78,86 @@ def test_subquery_wheres_are_ordered_too() -> None:
     assert "WHERE k = 1 AND s = 'a'" in order_conjuncts(tree, TYPES).sql(dialect="mysql")
 
 
+COLUMNS = set(TYPES)
+
+
+def _grouped(where: str, frm: str = "x", grouped: dict[str, set[str]] | None = None) -> str:
+    tree = sqlglot.parse_one(f"SELECT 1 FROM {frm} WHERE {where}", read="mysql")
+    tree = order_conjuncts(tree, TYPES, {"x": COLUMNS} if grouped is None else grouped)
+    return tree.args["where"].this.sql(dialect="mysql")
+
+
+def test_conditions_after_a_loaded_tables_first_are_evaluated_together() -> None:
+    # TPC-H Q6's shape: the date range stays first, the rest is one condition.
+    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND q BETWEEN 1 AND 2 AND k < 24") == (
+        "d >= '2020-01-01' AND d < '2020-02-01' AND (q BETWEEN 1 AND 2 AND k < 24) IS TRUE"
+    )
+    assert _grouped("q BETWEEN 1 AND 2 AND k < 24 AND d >= '2020-01-01' AND d < '2020-02-01'") == (
+        "q BETWEEN 1 AND 2 AND (d >= '2020-01-01' AND d < '2020-02-01' AND k < 24) IS TRUE"
+    )
+    # A first condition that is not a range keeps only itself in front.
+    assert _grouped("s = 'a' AND k = 1 AND e < d AND t LIKE '%z%'") == (
+        "k = 1 AND (s = 'a' AND e < d AND t LIKE '%z%') IS TRUE"
+    )
+    # Two conditions, or one after a range: nothing to gain, nothing wrapped.
+    assert _grouped("k = 1 AND s = 'a'") == "k = 1 AND s = 'a'"
+    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND k > 1") == (
+        "d >= '2020-01-01' AND d < '2020-02-01' AND k > 1"
+    )
+    # Both halves of a range after the first condition are two conditions.
+    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND k = 1") == (
+        "k = 1 AND (d >= '2020-01-01' AND d < '2020-02-01') IS TRUE"
+    )
+    # Unranked conditions (ORs, functions, subqueries) keep their own place after.
+    assert _grouped("(k = 1 OR k = 2) AND s = 'a' AND k > 0 AND q < 3") == (
+        "k > 0 AND (q < 3 AND s = 'a') IS TRUE AND (k = 1 OR k = 2)"
+    )
+
+
+def test_grouping_is_per_table_and_alias_and_only_for_tables_read_from_memory() -> None:
+    two = {"x": COLUMNS, "y": {"k", "o_k", "z"}}
+    # A join condition and the other alias's conditions are not wrapped with a's.
+    assert _grouped(
+        "a.k = b.k AND a.q > 3 AND b.k = 2 AND a.s = 'a' AND a.d > a.e AND b.q < 3 AND a.k = 5",
+        "x AS a, x AS b",
+        two,
+    ) == (
+        "b.k = 2 AND a.k = 5 AND (a.q > 3 AND a.s = 'a' AND a.d > a.e) IS TRUE AND b.q < 3 "
+        "AND a.k = b.k"
+    )
+    # k is a column of both tables: an unqualified k is neither's (x's group starts at q).
+    assert _grouped("k = 1 AND s = 'a' AND q < 2 AND e < d", "x, y", two) == (
+        "k = 1 AND q < 2 AND (s = 'a' AND e < d) IS TRUE"
+    )
+    # Not a table read from memory (scanned in place, a subquery): left as ranked.
+    assert _grouped("k = 1 AND s = 'a' AND q < 2 AND e < d", "x", {"other": COLUMNS}) == (
+        "k = 1 AND q < 2 AND s = 'a' AND e < d"
+    )
+    # A derived table's computed column is nobody's; one read plainly from a loaded table
+    # (in each branch of a UNION, as node-local joins are) is that table's.
+    assert _grouped("k = 1 AND s = 'a' AND q < 2 AND e < d", "x, (SELECT 1 AS q) AS sub") == (
+        "k = 1 AND q < 2 AND (s = 'a' AND e < d) IS TRUE"
+    )
+    union = "(SELECT a.k, a.q, a.s FROM x AS a UNION ALL SELECT b.k, b.q, b.s FROM x AS b) AS u"
+    assert _grouped("k = 1 AND s = 'a' AND q < 2", union) == (
+        "k = 1 AND (q < 2 AND s = 'a') IS TRUE"
+    )
+    assert _grouped("k = 1 AND s = 'a' AND q < 2", union.replace("FROM x AS b", "FROM y AS b")) == (
+        "k = 1 AND q < 2 AND s = 'a'"
+    )
+
+
+def test_loaded_tables_filters_are_grouped_in_the_plan(rows) -> None:  # type: ignore[no-untyped-def]
+    session, _ = rows
+    query = "SELECT id FROM r WHERE s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND q < 50"
+    plan = session.sql("EXPLAIN FORMAT=TREE " + query).column(0)[0].as_py()
+    assert "IS NOT DISTINCT FROM true" in plan
+
+
 WHERES = [
+    # TPC-H Q6's shape: a range, then three conditions evaluated together (NULLs in each).
+    "d >= '2020-01-03' AND d < '2020-01-25' AND q BETWEEN 5 AND 80 AND k < 8 AND s <> 'd'",
+    "e < d AND k IN (1, 2, 3) AND NOT s IN ('a') AND t <> 'x' AND q > 1",
     "s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND d < '2020-01-20'",
     "t NOT LIKE '%x%' AND q BETWEEN 1 AND 50 AND k <> 7",
     "s LIKE 'a%' AND q < 30 AND t IS NOT NULL AND k = 3",
