@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
@@ -87,31 +88,45 @@ def _grouped(where: str, frm: str = "x", grouped: dict[str, set[str]] | None = N
     return tree.args["where"].this.sql(dialect="mysql")
 
 
-def test_conditions_after_a_loaded_tables_first_are_evaluated_together() -> None:
+GROUPED = [
     # TPC-H Q6's shape: the date range stays first, the rest is one condition.
-    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND q BETWEEN 1 AND 2 AND k < 24") == (
-        "d >= '2020-01-01' AND d < '2020-02-01' AND (q BETWEEN 1 AND 2 AND k < 24) IS TRUE"
-    )
-    assert _grouped("q BETWEEN 1 AND 2 AND k < 24 AND d >= '2020-01-01' AND d < '2020-02-01'") == (
-        "q BETWEEN 1 AND 2 AND (d >= '2020-01-01' AND d < '2020-02-01' AND k < 24) IS TRUE"
-    )
+    (
+        "d >= '2020-01-01' AND d < '2020-02-01' AND q BETWEEN 1 AND 2 AND k < 24",
+        "d >= '2020-01-01' AND d < '2020-02-01' AND (q BETWEEN 1 AND 2 AND k < 24) IS TRUE",
+    ),
+    (
+        "q BETWEEN 1 AND 2 AND k < 24 AND d >= '2020-01-01' AND d < '2020-02-01'",
+        "q BETWEEN 1 AND 2 AND (d >= '2020-01-01' AND d < '2020-02-01' AND k < 24) IS TRUE",
+    ),
     # A first condition that is not a range keeps only itself in front.
-    assert _grouped("s = 'a' AND k = 1 AND e < d AND t LIKE '%z%'") == (
-        "k = 1 AND (s = 'a' AND e < d AND t LIKE '%z%') IS TRUE"
-    )
+    (
+        "s = 'a' AND k = 1 AND e < d AND t LIKE '%z%'",
+        "k = 1 AND (s = 'a' AND e < d AND t LIKE '%z%') IS TRUE",
+    ),
     # Two conditions, or one after a range: nothing to gain, nothing wrapped.
-    assert _grouped("k = 1 AND s = 'a'") == "k = 1 AND s = 'a'"
-    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND k > 1") == (
-        "d >= '2020-01-01' AND d < '2020-02-01' AND k > 1"
-    )
+    ("k = 1 AND s = 'a'", "k = 1 AND s = 'a'"),
+    (
+        "d >= '2020-01-01' AND d < '2020-02-01' AND k > 1",
+        "d >= '2020-01-01' AND d < '2020-02-01' AND k > 1",
+    ),
     # Both halves of a range after the first condition are two conditions.
-    assert _grouped("d >= '2020-01-01' AND d < '2020-02-01' AND k = 1") == (
-        "k = 1 AND (d >= '2020-01-01' AND d < '2020-02-01') IS TRUE"
-    )
+    (
+        "d >= '2020-01-01' AND d < '2020-02-01' AND k = 1",
+        "k = 1 AND (d >= '2020-01-01' AND d < '2020-02-01') IS TRUE",
+    ),
     # Unranked conditions (ORs, functions, subqueries) keep their own place after.
-    assert _grouped("(k = 1 OR k = 2) AND s = 'a' AND k > 0 AND q < 3") == (
-        "k > 0 AND (q < 3 AND s = 'a') IS TRUE AND (k = 1 OR k = 2)"
-    )
+    (
+        "(k = 1 OR k = 2) AND s = 'a' AND k > 0 AND q < 3",
+        "k > 0 AND (q < 3 AND s = 'a') IS TRUE AND (k = 1 OR k = 2)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "expected"), GROUPED)
+def test_conditions_after_a_loaded_tables_first_are_evaluated_together(
+    where: str, expected: str
+) -> None:
+    assert _grouped(where) == expected
 
 
 def test_grouping_is_per_table_and_alias_and_only_for_tables_read_from_memory() -> None:
@@ -147,11 +162,27 @@ def test_grouping_is_per_table_and_alias_and_only_for_tables_read_from_memory() 
     )
 
 
-def test_loaded_tables_filters_are_grouped_in_the_plan(rows) -> None:  # type: ignore[no-untyped-def]
+def test_filters_are_grouped_for_tables_in_memory_only(rows, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     session, _ = rows
-    query = "SELECT id FROM r WHERE s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND q < 50"
-    plan = session.sql("EXPLAIN FORMAT=TREE " + query).column(0)[0].as_py()
-    assert "IS NOT DISTINCT FROM true" in plan
+    query = "SELECT id FROM {} WHERE s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND q < 50"
+
+    def plan(table: str) -> str:
+        return str(session.sql("EXPLAIN FORMAT=TREE " + query.format(table)).column(0)[0])
+
+    assert "IS NOT DISTINCT FROM true" in plan("r")
+    expected = session.sql(query.format("r")).to_pylist()
+    assert expected
+    # Scanned in place, the conditions stay apart: the scan prunes with each it can read.
+    path = tmp_path / "r.parquet"
+    pq.write_table(session.sql("SELECT * FROM r"), path)
+    session.sql(
+        "CREATE TABLE rp (id INT NOT NULL, k BIGINT, d DATE, e DATE, q DECIMAL(15,2), "
+        "s VARCHAR(20), t VARCHAR(20), PRIMARY KEY (id)) ENGINE=lakehouse SECONDARY_ENGINE=RAPID "
+        f"""ENGINE_ATTRIBUTE='{{"file": [{{"uri": "file://{path}"}}], "dialect": {{"format": "parquet"}}}}'"""
+    )
+    assert "scanned in place" in plan("rp")
+    assert "IS NOT DISTINCT FROM true" not in plan("rp")
+    assert session.sql(query.format("rp")).to_pylist() == expected
 
 
 WHERES = [
