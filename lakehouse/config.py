@@ -47,6 +47,8 @@ class Settings:
             straight from object storage (HeatWave itself requires a load).
         snapshot_storage: where loaded tables are persisted for recovery: ``auto``
             (beside S3 data, else the data dir), ``local`` (the data dir) or ``off``.
+        huge_pages: leave the kernel's transparent huge pages on for the engine's
+            process (off by default: see ``lakehouse.sql.memory_policy``).
     """
 
     data_dir: Path = field(default_factory=lambda: Path("lakehouse-data"))
@@ -58,6 +60,7 @@ class Settings:
     mysql_url: str | None = None
     scan_unloaded: bool = True
     snapshot_storage: str = "auto"
+    huge_pages: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.nodes <= MAX_NODES:
@@ -107,12 +110,9 @@ class Settings:
         if "LAKEHOUSE_SNAPSHOTS" in env:
             values["snapshot_storage"] = env["LAKEHOUSE_SNAPSHOTS"].lower()
         if "LAKEHOUSE_SCAN_UNLOADED" in env:
-            values["scan_unloaded"] = env["LAKEHOUSE_SCAN_UNLOADED"].lower() not in (
-                "0",
-                "off",
-                "false",
-                "no",
-            )
+            values["scan_unloaded"] = _flag(env["LAKEHOUSE_SCAN_UNLOADED"])
+        if "LAKEHOUSE_HUGE_PAGES" in env:
+            values["huge_pages"] = _flag(env["LAKEHOUSE_HUGE_PAGES"])
         base = cls(**values)  # type: ignore[arg-type]
         return base.with_overrides(**overrides)
 
@@ -123,6 +123,10 @@ class Settings:
         if self.mysql_url:
             out["mysql_url"] = redact_url(self.mysql_url)
         return out
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() not in ("0", "off", "false", "no")
 
 
 def parse_size(text: str) -> int:

@@ -117,8 +117,10 @@ def run(
     run_queries: Callable[[Callable[[str], Any], int], dict[str, float]],
     duck_connection: Callable[[str], Any],
     mysql_timeout: float,
+    machine_default: Callable[[], None],
 ) -> dict[str, Any]:
-    """All federated measurements (see the module docstring)."""
+    """All federated measurements (see the module docstring); ``machine_default`` undoes
+    the engine's memory policy for the peers."""
     res: dict[str, Any] = {}
     # --- ours, federated
     e = _engine(work, "fed", nodes, memory, db.url)
@@ -147,6 +149,7 @@ def run(
     )
     s.close()
     e.close()
+    machine_default()  # DuckDB runs as the machine is set up
     # --- DuckDB, federated
     con = duck_connection(endpoint)
     ext = _mysql_extension()

@@ -53,6 +53,9 @@ class Engine:
         catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
+        from lakehouse.sql import memory_policy
+
+        memory_policy(settings.huge_pages)
         self.catalog: Catalog = catalog or SqliteCatalog(settings.data_dir if persistent else None)
         # In-place scans read local copies of S3 objects kept under the data dir.
         self.stores: StoreResolver = stores or DefaultStoreResolver(
