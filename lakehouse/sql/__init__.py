@@ -36,9 +36,9 @@ def memory_policy(huge_pages: bool) -> None:
 
     DataFusion's allocator asks for huge pages, so every fresh 2 MiB of a query's memory
     is a page the kernel clears (and on a fragmented machine first compacts) at the
-    first touch, though much of it goes unused. A query run for the first time paid for
-    it: TPC-H Q3 in place took 685 ms of CPU the first time and 250 ms from the fourth
-    on (the same with huge pages off from the start). The 22 queries on loaded tables,
+    first touch, though much of it goes unused. A query's first runs paid for it: TPC-H
+    Q3 in place took 685, 472, then 258 ms of CPU, and 250 from the fourth run on; with
+    huge pages off 351, 287, 259, then the same 250. The 22 queries on loaded tables,
     each once in a new engine: 2.5-2.7 -> 2.0 s; loading the eight tables from local
     Parquet 3.9-4.2 -> 3.5-3.6 s; repeated runs of the queries stay within 3 % (huge
     pages spare some address translation on big hash tables). Databases commonly run
