@@ -34,9 +34,10 @@ finally:
 def memory_policy(huge_pages: bool) -> None:
     """Turn the kernel's transparent huge pages off for this process (unless asked for).
 
-    DataFusion's allocator asks for huge pages, so every fresh 2 MiB of a query's memory
-    is a page the kernel clears (and on a fragmented machine first compacts) at the
-    first touch, though much of it goes unused. A query's first runs paid for it: TPC-H
+    DataFusion's allocator (mimalloc) keeps its memory in big arenas that the kernel
+    backs with huge pages (1 GiB arena, 446 MiB of it in huge pages after a few TPC-H
+    queries), so every fresh 2 MiB of a query's memory is a page the kernel clears (and
+    on a fragmented machine first compacts) at the first touch, used in full or not. A query's first runs paid for it: TPC-H
     Q3 in place took 685, 472, then 258 ms of CPU, and 250 from the fourth run on; with
     huge pages off 351, 287, 259, then the same 250. The 22 queries on loaded tables,
     each once in a new engine: 2.5-2.7 -> 2.0 s; loading the eight tables from local
