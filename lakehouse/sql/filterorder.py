@@ -17,13 +17,20 @@ query's order):
 1. a range on one number or date column: ``BETWEEN`` two constants, or the two halves of a
    range written as two comparisons (kept together);
 2. a number or date column compared with one constant (one half of a range);
-3. a string column equal to a constant or in a list of constants, a number or date column
-   in a list of constants;
-4. two number or date columns compared;
-5. ``<>``, ``IS [NOT] NULL``, a string range, ``LIKE 'prefix%'``;
-6. any other ``LIKE`` and ``NOT LIKE`` (pattern matching);
-7. everything else (expressions, ``OR``, subqueries), which keeps its place after the
+3. a string column equal to a constant;
+4. a column in a list of constants (a comparison for each: after an equality; TPC-H Q19
+   with ``l_shipinstruct = ...`` before ``l_shipmode IN (...)``, loaded: 67 -> 48 ms);
+5. two number or date columns compared;
+6. ``<>``, ``IS [NOT] NULL``, a string range, ``LIKE 'prefix%'``;
+7. any other ``LIKE`` and ``NOT LIKE`` (pattern matching);
+8. everything else (expressions, ``OR``, subqueries), which keeps its place after the
    ranked ones.
+
+Conditions every branch of an ``OR`` in the chain requires are taken out of it first and
+ranked like the others: ``(x AND a) OR (x AND b)`` is ``x AND (a OR b)`` (also where a
+value is NULL), and ``(x) OR (x AND a)`` is ``x``. TPC-H Q19's three branches share the
+join, ``l_shipmode IN (...)`` and ``l_shipinstruct = ...``; DataFusion takes them out too,
+but in the order of the first branch. Only conditions that cannot fail are taken out.
 
 DataFusion's "only on those rows" has a price: it copies the batch's rows that passed
 (every column the filter reads), evaluates the condition on the copy, and spreads the
@@ -58,7 +65,7 @@ from lakehouse.sql.colocate import conjuncts
 from lakehouse.types import SqlType
 
 _RANGES = (exp.LT, exp.LTE, exp.GT, exp.GTE)
-_OTHER = 7
+_OTHER = 8
 
 
 def order_conjuncts(
@@ -77,17 +84,64 @@ def order_conjuncts(
     """
     for where in list(tree.find_all(exp.Where)):
         parts = conjuncts(where.this)
-        if len(parts) < 2:
+        factored = _factor_ors(parts, types)
+        if len(factored) < 2:
+            if factored is not parts:
+                where.set("this", factored[0])
             continue
-        ranks = _ranks(parts, types)
-        order = sorted(range(len(parts)), key=lambda i: ranks[i])
-        parts = [parts[i] for i in order]
+        ranks = _ranks(factored, types)
+        order = sorted(range(len(factored)), key=lambda i: ranks[i])
+        ordered = [factored[i] for i in order]
         ranks = [ranks[i] for i in order]
-        wrapped = _wrap_tails(where, parts, ranks, grouped) if grouped else None
-        if wrapped is None and order == list(range(len(parts))):
+        wrapped = _wrap_tails(where, ordered, ranks, grouped) if grouped else None
+        if wrapped is None and factored is parts and order == list(range(len(parts))):
             continue
-        where.set("this", exp.and_(*(wrapped or parts), copy=False))
+        where.set("this", exp.and_(*(wrapped or ordered), copy=False))
     return tree
+
+
+def _factor_ors(parts: list[exp.Expr], types: dict[str, SqlType]) -> list[exp.Expr]:
+    """``parts`` with the conditions every branch of an ``OR`` requires taken out of it
+    (those that cannot fail); ``parts`` itself when there are none."""
+    out: list[exp.Expr] = []
+    changed = False
+    for p in parts:
+        inner = p.this if isinstance(p, exp.Paren) else p
+        if not isinstance(inner, exp.Or):
+            out.append(p)
+            continue
+        branches = [[_bare(c) for c in conjuncts(b)] for b in _disjuncts(inner)]
+        texts = [{c.sql() for c in b} for b in branches]
+        common = [
+            c
+            for c in dict((c.sql(), c) for c in branches[0]).values()
+            if all(c.sql() in t for t in texts[1:]) and _rank(c, types) < _OTHER
+        ]
+        if not common:
+            out.append(p)
+            continue
+        changed = True
+        taken = {c.sql() for c in common}
+        out.extend(c.copy() for c in common)
+        rests = [[c for c in b if c.sql() not in taken] for b in branches]
+        if all(rests):  # a branch left with nothing is TRUE: so is the OR
+            out.append(exp.Paren(this=exp.or_(*[exp.Paren(this=exp.and_(*r)) for r in rests])))
+    return out if changed else parts
+
+
+def _bare(e: exp.Expr) -> exp.Expr:
+    """A condition without the parentheses around it (an AND or OR keeps them)."""
+    while isinstance(e, exp.Paren) and not isinstance(e.this, exp.Connector):
+        e = e.this
+    return e
+
+
+def _disjuncts(e: exp.Expr) -> list[exp.Expr]:
+    if isinstance(e, exp.Or):
+        return _disjuncts(e.left) + _disjuncts(e.right)
+    if isinstance(e, exp.Paren) and isinstance(e.this, exp.Or):
+        return _disjuncts(e.this)
+    return [e]
 
 
 def _wrap_tails(
@@ -236,11 +290,11 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
     if isinstance(p, exp.Not):
         inner = p.this.this if isinstance(p.this, exp.Paren) else p.this
         if isinstance(inner, exp.Like) and _like_of_column(inner):
-            return 6
+            return 7
         if isinstance(inner, exp.And) and _likes_only(inner):
-            return 6
+            return 7
         if isinstance(inner, exp.Is) and _plain_column(inner.this):
-            return 5
+            return 6
         return _OTHER
     if isinstance(p, exp.Like):
         if not _like_of_column(p):
@@ -249,20 +303,20 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
         prefix = not pattern.startswith(("%", "_")) and not any(
             ch in pattern.rstrip("%") for ch in "%_\\"
         )
-        return 5 if prefix else 6
+        return 6 if prefix else 7
     if isinstance(p, exp.Is):
-        return 5 if _plain_column(p.this) and isinstance(p.expression, exp.Null) else _OTHER
+        return 6 if _plain_column(p.this) and isinstance(p.expression, exp.Null) else _OTHER
     if isinstance(p, exp.Between):
         kind = _kind(p.this, types)
         if not (_constant(p.args.get("low")) and _constant(p.args.get("high"))):
             return _OTHER
-        return {"fixed": 1, "string": 5}.get(kind or "", _OTHER)
+        return {"fixed": 1, "string": 6}.get(kind or "", _OTHER)
     if isinstance(p, exp.In):
         values = p.expressions
         kind = _kind(p.this, types)
         if kind is None or p.args.get("query") or not values or not all(map(_constant, values)):
             return _OTHER
-        return 3
+        return 4
     col = _column_vs_constant(p)
     if col is not None:
         kind = _kind(col, types)
@@ -271,12 +325,12 @@ def _rank(p: exp.Expr, types: dict[str, SqlType]) -> int:
         if isinstance(p, exp.EQ):
             return 0 if kind == "fixed" else 3
         if isinstance(p, exp.NEQ):
-            return 5
-        return 2 if kind == "fixed" else 5
+            return 6
+        return 2 if kind == "fixed" else 6
     if isinstance(p, (exp.EQ, exp.NEQ, *_RANGES)):
         left, right = _kind(p.left, types), _kind(p.right, types)
         if left == right == "fixed":
-            return 4
+            return 5
     return _OTHER
 
 

@@ -50,6 +50,30 @@ def test_ranks() -> None:
     )
 
 
+def test_an_equality_before_a_list() -> None:
+    assert _where("k IN (1, 2) AND s IN ('a', 'b') AND t = 'x'") == (
+        "t = 'x' AND k IN (1, 2) AND s IN ('a', 'b')"
+    )
+
+
+def test_conditions_every_branch_of_an_or_requires_are_taken_out() -> None:
+    # TPC-H Q19's shape: the shared join and string conditions come out, ranked.
+    assert (
+        _where(
+            "(k = q AND s IN ('a', 'b') AND t = 'x' AND q >= 1 AND q <= 5) "
+            "OR (k = q AND s IN ('a', 'b') AND t = 'x' AND q >= 10)"
+        )
+        == "t = 'x' AND s IN ('a', 'b') AND k = q AND ((q >= 1 AND q <= 5) OR (q >= 10))"
+    )
+    # A branch left with nothing makes the rest of the OR true.
+    assert _where("q < 3 AND ((k = 1 AND s = 'a') OR (k = 1))") == "k = 1 AND q < 3"
+    # Conditions that could fail, or not in every branch, stay inside.
+    assert _where("(ABS(k) = 1 AND s = 'a') OR (ABS(k) = 1 AND t = 'b')") == (
+        "(ABS(k) = 1 AND s = 'a') OR (ABS(k) = 1 AND t = 'b')"
+    )
+    assert _where("k = 1 OR s = 'a'") == "k = 1 OR s = 'a'"
+
+
 def test_halves_of_a_range_stay_together_where_the_first_was() -> None:
     assert _where("q >= 1 AND d < '1995-01-01' AND k > 0 AND q < 2") == (
         "q >= 1 AND q < 2 AND d < '1995-01-01' AND k > 0"
@@ -186,6 +210,9 @@ def test_filters_are_grouped_for_tables_in_memory_only(rows, tmp_path: Path) -> 
 
 
 WHERES = [
+    # Conditions shared by every branch of an OR taken out of it (NULLs in each).
+    "(k < 5 AND s = 'a' AND q > 20) OR (k < 5 AND s = 'a' AND e IS NULL) OR (s = 'a' AND k < 5)",
+    "(s IN ('a', 'b') AND t = 'xyz' AND q < 50) OR (t = 'xyz' AND s IN ('a', 'b') AND d > e)",
     # TPC-H Q6's shape: a range, then three conditions evaluated together (NULLs in each).
     "d >= '2020-01-03' AND d < '2020-01-25' AND q BETWEEN 5 AND 80 AND k < 8 AND s <> 'd'",
     "e < d AND k IN (1, 2, 3) AND NOT s IN ('a') AND t <> 'x' AND q > 1",
