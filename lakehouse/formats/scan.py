@@ -53,6 +53,9 @@ class ScanSpec:
             value into one buffer: TPC-H in place 8 % faster, Q1 0.38 -> 0.26 s).
         columns: each table field -> the file column holding it.
         csv: CSV reader options.
+        spread: the fields no condition can skip data by: every row group of the one
+            Parquet file holds values from (nearly) all of the column's range, by the
+            file's statistics; every field of a CSV scan (nothing is skipped there).
     """
 
     format: str
@@ -60,6 +63,7 @@ class ScanSpec:
     file_schema: pa.Schema
     columns: dict[str, str]
     csv: CsvScanOptions | None = None
+    spread: frozenset[str] = frozenset()
 
 
 def plan_scan(table: Table, source: ExternalSource, stores: StoreResolver) -> ScanSpec | None:
@@ -141,10 +145,11 @@ def _parquet_scan(
 ) -> ScanSpec | None:
     first = objects[0]
     if locs[0].kind == "local":  # a local copy: no requests to the store
-        file_schema = pq.read_schema(locs[0].url)
+        meta = pq.read_metadata(locs[0].url)
     else:
         with first.store.filesystem().open_input_file(first.obj.path) as f:
-            file_schema = pq.read_schema(f)
+            meta = pq.read_metadata(f)
+    file_schema = meta.schema.to_arrow_schema()
     by_key = {n.lower(): n for n in file_schema.names}
     fields = []
     columns = {}
@@ -161,7 +166,61 @@ def _parquet_scan(
             pa.field(name, pa.string_view() if pa.types.is_string(c.arrow_type) else c.arrow_type)
         )
         columns[c.field] = name
-    return ScanSpec("parquet", locs, pa.schema(fields), columns)
+    spread = _spread(meta, columns) if len(locs) == 1 else frozenset()
+    return ScanSpec("parquet", locs, pa.schema(fields), columns, spread=spread)
+
+
+# A column's values are spread over the file when each row group spans at least this
+# share of the column's whole range (TPC-H lineitem, ordered by order key: its dates,
+# prices and flags span 97-100 % in each of 53 row groups; the order key under 2 %).
+SPREAD_SHARE = 0.5
+
+
+def _spread(meta: pq.FileMetaData, columns: dict[str, str]) -> frozenset[str]:
+    """Fields whose row groups all span most of the column's range (statistics pruning
+    cannot skip any of them); none for a file of one row group (its pages may still be
+    skipped) or columns without statistics."""
+    if meta.num_row_groups < 2:
+        return frozenset()
+    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    out = set()
+    for field_name, name in columns.items():
+        i = index.get(name)
+        if i is None:
+            continue
+        ranges = []
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(i).statistics
+            if stats is None or not stats.has_min_max:
+                break
+            ranges.append((stats.min, stats.max))
+        else:
+            if _all_spread(ranges):
+                out.add(field_name)
+    return frozenset(out)
+
+
+def _all_spread(ranges: list[tuple[object, object]]) -> bool:
+    lo = min(r[0] for r in ranges)  # type: ignore[type-var]
+    hi = max(r[1] for r in ranges)  # type: ignore[type-var]
+    whole = _width(lo, hi)
+    if whole is None:  # strings: each row group holds the least and the greatest value
+        return all(r == (lo, hi) for r in ranges)
+    return all((_width(*r) or 0) >= SPREAD_SHARE * whole for r in ranges)
+
+
+def _width(lo: object, hi: object) -> float | None:
+    """``hi - lo`` as a number, for numbers, dates and times; None for other values."""
+    try:
+        diff = hi - lo  # type: ignore[operator]
+    except TypeError:
+        return None
+    if hasattr(diff, "total_seconds"):
+        return float(diff.total_seconds())
+    try:
+        return float(diff)
+    except (TypeError, ValueError):
+        return None
 
 
 def _castable(src: pa.DataType, dst: pa.DataType) -> bool:
@@ -225,4 +284,4 @@ def _csv_scan(
         has_header=d.has_header,
         compression=_DATAFUSION_CODECS[codec],
     )
-    return ScanSpec("csv", locs, pa.schema(fields), columns, options)
+    return ScanSpec("csv", locs, pa.schema(fields), columns, options, frozenset(columns))

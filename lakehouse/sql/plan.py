@@ -436,7 +436,7 @@ def plan_query(
         prefetches = plan_prefetches(tree, _columns_of(resolver), types)  # run first
         colocated = _rewrite(tree, resolver, session)
     sql = translate(
-        tree, types, copy=bool(resolver.mysql_reads), in_memory=_in_memory(resolver)
+        tree, types, copy=bool(resolver.mysql_reads), grouped=_groupable(resolver)
     )  # the tree is ours
     mysql_fetch = None
     if resolver.mysql_reads:
@@ -504,7 +504,7 @@ def _materialized_views(
         body = inner.copy()
         _rewrite(body, resolver, session)
         name = f"__view{len(out) + 1}_{resolver.query_tag}"
-        out.append((name, translate(body, types, copy=False, in_memory=_in_memory(resolver))))
+        out.append((name, translate(body, types, copy=False, grouped=_groupable(resolver))))
         for sub in uses:
             alias = sub.args.get("alias")
             sub.replace(
@@ -556,20 +556,25 @@ def _columns_of(resolver: _Resolver) -> dict[str, set[str]]:
     }
 
 
-def _in_memory(resolver: _Resolver) -> dict[str, set[str]]:
-    """Tables read from memory (loaded, node-local join groups of loaded ones, sources
-    read whole) by registered name -> their column names (lower case)."""
+def _groupable(resolver: _Resolver) -> dict[str, dict[str, bool]]:
+    """Tables whose WHERE conditions may be evaluated together (filterorder.py), by
+    registered name -> their columns (lower case) -> whether conditions on the column
+    may be: every column of a table read from memory (loaded, node-local join groups of
+    loaded ones, sources read whole); of a table scanned in place, those no condition
+    can skip data by (``ScanSpec.spread``)."""
     by_id = {r.table.id: r.table for r in resolver.registrations.values() if r.table is not None}
     out = {}
     for name, r in resolver.registrations.items():
-        if r.kind not in ("loaded", "memory"):
-            continue
         table = r.table
-        if table is None:  # a join group: t<id>g<group>n<groups>_v<scn>
+        if table is None and r.kind == "loaded":  # a join group: t<id>g<group>n<groups>_v<scn>
             m = re.match(r"t(\d+)g", name)
             table = by_id.get(int(m.group(1))) if m else None
-        if table is not None:
-            out[name] = {c.key for c in table.columns}
+        if table is None:
+            continue
+        if r.kind in ("loaded", "memory"):
+            out[name] = {c.key: True for c in table.columns}
+        elif r.kind == "scan" and r.scan is not None and r.scan.spread:
+            out[name] = {c.key: c.key in r.scan.spread for c in table.columns}
     return out
 
 

@@ -685,7 +685,7 @@ def translate(
     tree: exp.Expression,
     column_types: dict[str, SqlType],
     copy: bool = True,
-    in_memory: dict[str, set[str]] | None = None,
+    grouped: dict[str, dict[str, bool]] | None = None,
 ) -> str:
     """Apply every rule to a copy of ``tree`` and print it for DataFusion.
 
@@ -694,8 +694,8 @@ def translate(
         column_types: declared types by lower-case column name (used to find integer
             operands of ``/``); ambiguous names may be left out.
         copy: False to rewrite ``tree`` itself (when the caller has no further use for it).
-        in_memory: the tables read from memory (loaded), by engine name, with their
-            lower-case column names: their filters are grouped (filterorder.py).
+        grouped: tables by engine name -> their lower-case column names -> whether
+            conditions on the column may be evaluated together (filterorder.py).
     """
     if copy:
         tree = tree.copy()
@@ -706,7 +706,7 @@ def translate(
     tree = mysql_semantics(tree, column_types)
     tree = decimal_literals(tree, column_types)
     tree = like_prefilters(tree)
-    tree = order_conjuncts(tree, column_types, in_memory)
+    tree = order_conjuncts(tree, column_types, grouped)
     tree = numbers_as_conditions(tree)
     tree = booleans_as_numbers(tree)
     tree = division(tree, derived_integer_columns(tree, column_types))

@@ -103,10 +103,10 @@ def test_subquery_wheres_are_ordered_too() -> None:
     assert "WHERE k = 1 AND s = 'a'" in order_conjuncts(tree, TYPES).sql(dialect="mysql")
 
 
-COLUMNS = set(TYPES)
+COLUMNS = dict.fromkeys(TYPES, True)
 
 
-def _grouped(where: str, frm: str = "x", grouped: dict[str, set[str]] | None = None) -> str:
+def _grouped(where: str, frm: str = "x", grouped: dict[str, dict[str, bool]] | None = None) -> str:
     tree = sqlglot.parse_one(f"SELECT 1 FROM {frm} WHERE {where}", read="mysql")
     tree = order_conjuncts(tree, TYPES, {"x": COLUMNS} if grouped is None else grouped)
     return tree.args["where"].this.sql(dialect="mysql")
@@ -154,7 +154,7 @@ def test_conditions_after_a_loaded_tables_first_are_evaluated_together(
 
 
 def test_grouping_is_per_table_and_alias_and_only_for_tables_read_from_memory() -> None:
-    two = {"x": COLUMNS, "y": {"k", "o_k", "z"}}
+    two = {"x": COLUMNS, "y": dict.fromkeys(["k", "o_k", "z"], True)}
     # A join condition and the other alias's conditions are not wrapped with a's.
     assert _grouped(
         "a.k = b.k AND a.q > 3 AND b.k = 2 AND a.s = 'a' AND a.d > a.e AND b.q < 3 AND a.k = 5",
