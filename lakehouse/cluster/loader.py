@@ -141,7 +141,13 @@ def load_lakehouse_table(
     if progress is not None:
         progress(total, total)
     schema = target.schema
-    compacted = [compact(s, schema) for s in slices]
+    # The nodes' small pieces are merged on the workers too (Arrow copies without the
+    # GIL). Parquet with dictionary-read strings and CSV come in batches of a row group
+    # or a block (~110 K rows), so on 16 nodes nearly every piece is small: TPC-H
+    # lineitem spent 0.35 s merging on one thread after the reads. Its load from a local
+    # file: Parquet 1.62-1.83 -> 1.51-1.65 s, .tbl 3.15-3.17 -> 2.90 s.
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
+        compacted = list(pool.map(lambda s: compact(s, schema), slices))
     schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
     loaded = LoadedTable(
         table=table,
