@@ -85,7 +85,7 @@ def load_lakehouse_table(
     placed_rows = [0]
     previous = cluster.loaded(table.database, table.name)
 
-    n_workers = max(1, workers or min(4, os.cpu_count() or 1))
+    n_workers = max(1, workers or _workers())
     # Fewer objects than workers: split them (Parquet row groups) so every worker reads.
     work: list[tuple[SourceObject, Any, int]] = []
     for o in objects:
@@ -140,15 +140,7 @@ def load_lakehouse_table(
                 f.result()
     if progress is not None:
         progress(total, total)
-    schema = target.schema
-    # The nodes' small pieces are merged on the workers too (Arrow copies without the
-    # GIL). Parquet with dictionary-read strings and CSV come in batches of a row group
-    # or a block (~110 K rows), so on 16 nodes nearly every piece is small: TPC-H
-    # lineitem spent 0.35 s merging on one thread after the reads. Its load from a local
-    # file: Parquet 1.62-1.83 -> 1.51-1.65 s, .tbl 3.15-3.17 -> 2.90 s.
-    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
-        compacted = list(pool.map(lambda s: compact(s, schema), slices))
-    schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
+    schema, compacted, dictionaries = _settle(table, target.schema, slices, n_workers)
     loaded = LoadedTable(
         table=table,
         schema=schema,
@@ -165,6 +157,26 @@ def load_lakehouse_table(
     # views of short strings included.
     cluster.check_capacity(table.qualified_name, loaded.node_bytes(), previous)
     return loaded
+
+
+def _workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _settle(
+    table: Table, schema: pa.Schema, slices: list[list[pa.RecordBatch]], workers: int
+) -> tuple[pa.Schema, list[list[pa.RecordBatch]], dict[str, pa.Array]]:
+    """The node slices as kept: small pieces merged, SORTED columns encoded.
+
+    The nodes are merged on ``workers`` threads (Arrow copies without the GIL). Parquet
+    with dictionary-read strings and CSV come in batches of a row group or a block
+    (~110 K rows), so on 16 nodes nearly every piece is small: TPC-H lineitem spent
+    0.35 s merging on one thread after the reads. Its load from a local file: Parquet
+    1.62-1.83 -> 1.51-1.65 s, .tbl 3.15-3.17 -> 2.90 s.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+        compacted = list(pool.map(lambda s: compact(s, schema), slices))
+    return apply_sorted_encoding(table, schema, compacted)
 
 
 def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
@@ -213,8 +225,7 @@ def load_arrow_table(
         cluster.check_capacity(table.qualified_name, node_bytes, previous)
         if progress is not None:
             progress(i + 1, len(batches))
-    compacted = [compact(s, schema) for s in slices]
-    schema, compacted, dictionaries = apply_sorted_encoding(table, schema, compacted)
+    schema, compacted, dictionaries = _settle(table, schema, slices, _workers())
     loaded = LoadedTable(
         table=table,
         schema=schema,
