@@ -130,7 +130,7 @@ def _dictionary_strings(
     mode columns: its Parquet load took a fifth less CPU (2.6-3.1 s -> 2.0-2.1 s)."""
     meta = pf.metadata
     wanted = {mapping[c.field] for c in target.loaded_columns if c.type.is_string}
-    leaves = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    leaves = leaf_columns(meta)
     out = []
     for name in sorted(wanted):
         j = leaves.get(name)  # a top-level leaf column (not nested)
@@ -147,6 +147,12 @@ def _dictionary_strings(
         ):
             out.append(name)
     return out
+
+
+def leaf_columns(meta: pq.FileMetaData) -> dict[str, int]:
+    """A Parquet file's leaf columns by path -> their index in the row groups' column
+    chunks (a top-level column's path is its name)."""
+    return {meta.schema.column(j).path: j for j in range(meta.num_columns)}
 
 
 def _short(exc: BaseException) -> str:

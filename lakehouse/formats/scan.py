@@ -23,6 +23,7 @@ from lakehouse.errors import LoadError
 from lakehouse.formats.base import LoadWarnings, ReadTarget
 from lakehouse.formats.convert import fast_arrow_type
 from lakehouse.formats.csv import resolve_layout
+from lakehouse.formats.parquet import leaf_columns
 from lakehouse.formats.sources import SourceObject, list_sources
 from lakehouse.formats.streams import compression_of, peek
 from lakehouse.storage import NativeLocation, StoreResolver
@@ -182,7 +183,7 @@ def _spread(meta: pq.FileMetaData, columns: dict[str, str]) -> frozenset[str]:
     skipped) or columns without statistics."""
     if meta.num_row_groups < 2:
         return frozenset()
-    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    index = leaf_columns(meta)
     out = set()
     for field_name, name in columns.items():
         i = index.get(name)
