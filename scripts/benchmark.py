@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from lakehouse.sql import restore_huge_pages  # noqa: E402
 from lakehouse.tpch import TABLES, query, schema_statements  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -68,16 +69,6 @@ def free_port() -> int:
                 continue
         return port
     raise RuntimeError("no free port pair")
-
-
-def machine_default_memory() -> None:
-    """Undo the engine's memory policy (transparent huge pages off for its process, see
-    ``lakehouse.sql.memory_policy``) before a peer runs in this process or is started
-    from it: DuckDB and MariaDB run as this machine is set up."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE off
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -554,7 +545,9 @@ def main() -> None:
                 ours = bench_ours(
                     work, args.nodes, args.repeat, memory // args.nodes, args.big_nodes, core
                 )
-                machine_default_memory()
+                # DuckDB and MariaDB run (or start) as this machine is set up, not with
+                # the engine's memory policy (transparent huge pages off).
+                restore_huge_pages()
             if "federated" in parts:
                 import bench_federated
 
@@ -562,7 +555,7 @@ def main() -> None:
                     fed = bench_federated.run(
                         db, endpoint, work, args.nodes, memory // args.nodes, args.repeat,
                         run_queries, duckdb_connection, args.mysql_timeout,
-                        machine_default_memory,
+                        restore_huge_pages,
                     )  # fmt: skip
     summary = report(ours, duck, fed, args)
     out = Path(args.out)

@@ -7,9 +7,9 @@ much the same buffers again, and each time the kernel has to zero fresh (huge) p
 is therefore started keeping freed memory for 10 s: page faults over five rounds of the
 22 queries in place 135-157 K -> 17 K, system time 3.6-4.3 s -> 2.0-3.7 s (2-3 % less
 time locally, measured with the setting for both allocators); memory idle longer still
-goes back. The setting is read once, when DataFusion's library is
-loaded, so it is given for that import only: Arrow's allocator, imported first, keeps
-its default (loads, which free large temporary buffers, were 15 % slower with it).
+goes back. The setting is read once, when DataFusion's library is loaded, so it is given
+for that import only: Arrow's allocator, imported first, keeps its default (loads, which
+free large temporary buffers, were 15 % slower with it).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def memory_policy(huge_pages: bool) -> None:
     DataFusion's allocator (mimalloc) keeps its memory in big arenas that the kernel
     backs with huge pages (1 GiB arena, 446 MiB of it in huge pages after a few TPC-H
     queries), so every fresh 2 MiB of a query's memory is a page the kernel clears (and
-    on a fragmented machine first compacts) at the first touch, used in full or not. A query's first runs paid for it: TPC-H
-    Q3 in place took 685, 472, then 258 ms of CPU, and 250 from the fourth run on; with
-    huge pages off 351, 287, 259, then the same 250. The 22 queries on loaded tables,
+    on a fragmented machine first compacts) at the first touch, used in full or not. A
+    query's first runs paid for it: TPC-H Q3 in place took 685, 472, then 258 ms of CPU,
+    and 250 from the fourth run on; with huge pages off 351, 287, 259, then the same 250. The 22 queries on loaded tables,
     each once in a new engine: 2.5-2.7 -> 2.0 s; loading the eight tables from local
     Parquet 3.9-4.2 -> 3.5-3.6 s; repeated runs of the queries stay within 3 % (huge
     pages spare some address translation on big hash tables). Databases commonly run
@@ -47,11 +47,22 @@ def memory_policy(huge_pages: bool) -> None:
     (resident) but not used. ``prctl(PR_SET_THP_DISABLE)`` covers the process and what
     it starts; elsewhere than Linux nothing is done.
     """
-    if huge_pages or not sys.platform.startswith("linux"):
+    if not huge_pages:
+        _thp_disabled(True)
+
+
+def restore_huge_pages() -> None:
+    """Undo :func:`memory_policy`: the process (and what it starts from now on) gets the
+    machine's transparent huge pages again (the benchmark, before its peers run)."""
+    _thp_disabled(False)
+
+
+def _thp_disabled(disabled: bool) -> None:
+    if not sys.platform.startswith("linux"):
         return
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl: nothing to turn off
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, int(disabled), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: nothing to change
         pass
 
 

@@ -1,15 +1,15 @@
 """The engine's process runs without transparent huge pages unless the settings keep them
-(``lakehouse.sql.memory_policy``)."""
+(``lakehouse.sql.memory_policy``); ``restore_huge_pages`` gives them back."""
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from pathlib import Path
 
 import pytest
 
 from lakehouse.config import Settings
+from lakehouse.sql import restore_huge_pages
 from lakehouse.sql.engine import Engine
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl")
@@ -22,12 +22,8 @@ def _huge_pages_enabled() -> bool:
     pytest.skip("this kernel does not report THP_enabled")
 
 
-def _allow_huge_pages() -> None:
-    ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE off, as at start
-
-
 def test_engine_turns_huge_pages_off_unless_kept(tmp_path: Path) -> None:
-    _allow_huge_pages()
+    restore_huge_pages()
     try:
         kept = Engine(Settings(data_dir=tmp_path / "a", huge_pages=True), persistent=False)
         kept.close()
@@ -36,7 +32,7 @@ def test_engine_turns_huge_pages_off_unless_kept(tmp_path: Path) -> None:
         engine.close()
         assert not _huge_pages_enabled()
     finally:
-        _allow_huge_pages()
+        restore_huge_pages()
 
 
 def test_huge_pages_setting_from_the_environment() -> None:
