@@ -48,7 +48,7 @@ class Settings:
         snapshot_storage: where loaded tables are persisted for recovery: ``auto``
             (beside S3 data, else the data dir), ``local`` (the data dir) or ``off``.
         huge_pages: leave the kernel's transparent huge pages on for the engine's
-            process (off by default: see ``lakehouse.sql.memory_policy``).
+            process (off by default: see ``lakehouse.cluster.hugepages``).
     """
 
     data_dir: Path = field(default_factory=lambda: Path("lakehouse-data"))

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from lakehouse.sql import restore_huge_pages  # noqa: E402
+from lakehouse.cluster.hugepages import restore_huge_pages  # noqa: E402
 from lakehouse.tpch import TABLES, query, schema_statements  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -14,9 +14,7 @@ free large temporary buffers, were 15 % slower with it).
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 
 import pyarrow  # noqa: F401 - Arrow's allocator starts first, with its own settings
 
@@ -29,41 +27,3 @@ try:
 finally:
     if _previous is None:
         del os.environ[_PURGE_DELAY]
-
-
-def memory_policy(huge_pages: bool) -> None:
-    """Turn the kernel's transparent huge pages off for this process (unless asked for).
-
-    DataFusion's allocator (mimalloc) keeps its memory in big arenas that the kernel
-    backs with huge pages (1 GiB arena, 446 MiB of it in huge pages after a few TPC-H
-    queries), so every fresh 2 MiB of a query's memory is a page the kernel clears (and
-    on a fragmented machine first compacts) at the first touch, used in full or not. A
-    query's first runs paid for it: TPC-H Q3 in place took 685, 472, then 258 ms of CPU,
-    and 250 from the fourth run on; with huge pages off 351, 287, 259, then the same 250. The 22 queries on loaded tables,
-    each once in a new engine: 2.5-2.7 -> 2.0 s; loading the eight tables from local
-    Parquet 3.9-4.2 -> 3.5-3.6 s; repeated runs of the queries stay within 3 % (huge
-    pages spare some address translation on big hash tables). Databases commonly run
-    without them for the same reasons: first-use latency and memory that is counted
-    (resident) but not used. ``prctl(PR_SET_THP_DISABLE)`` covers the process and what
-    it starts; elsewhere than Linux nothing is done.
-    """
-    if not huge_pages:
-        _thp_disabled(True)
-
-
-def restore_huge_pages() -> None:
-    """Undo :func:`memory_policy`: the process (and what it starts from now on) gets the
-    machine's transparent huge pages again (the benchmark, before its peers run)."""
-    _thp_disabled(False)
-
-
-def _thp_disabled(disabled: bool) -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, int(disabled), 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl: nothing to change
-        pass
-
-
-_PR_SET_THP_DISABLE = 41

@@ -53,7 +53,7 @@ class Engine:
         catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
-        from lakehouse.sql import memory_policy
+        from lakehouse.cluster.hugepages import memory_policy
 
         memory_policy(settings.huge_pages)
         self.catalog: Catalog = catalog or SqliteCatalog(settings.data_dir if persistent else None)

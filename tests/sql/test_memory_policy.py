@@ -1,5 +1,5 @@
 """The engine's process runs without transparent huge pages unless the settings keep them
-(``lakehouse.sql.memory_policy``); ``restore_huge_pages`` gives them back."""
+(``lakehouse.cluster.hugepages.memory_policy``); ``restore_huge_pages`` gives them back."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.cluster.hugepages import restore_huge_pages
 from lakehouse.config import Settings
-from lakehouse.sql import restore_huge_pages
 from lakehouse.sql.engine import Engine
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl")
