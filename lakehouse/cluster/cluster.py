@@ -95,7 +95,8 @@ class LoadedTable:
     _groups: dict[Any, Any] = field(default_factory=dict)
     # Fields handed to the engine as string views (see INLINE_VIEW_BYTES).
     view_fields: tuple[str, ...] = field(default=(), init=False)
-    _engine: list[list[pa.RecordBatch]] | None = field(
+    # (partitions, the engine's batches per partition): see _lay_out.
+    _layout: tuple[int, list[list[pa.RecordBatch]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
     _engine_lock: threading.Lock = field(
@@ -153,19 +154,12 @@ class LoadedTable:
         return self._ndv[field_name]
 
     def partitions(self, target: int) -> list[list[pa.RecordBatch]]:
-        """Node slices grouped into at most ``target`` execution partitions.
-
-        Nodes are placement units; the engine runs a few partitions per core, so slices
-        are dealt out to partitions round-robin (node i -> partition i % target), short
-        strings as views (INLINE_VIEW_BYTES).
-        """
-        target = max(1, min(target, len(self.slices)))
-        parts: list[list[pa.RecordBatch]] = [[] for _ in range(target)]
-        for i, s in enumerate(self.engine_slices()):
-            parts[i % target].extend(s)
+        """The slices as the engine reads them, in at most ``target`` execution partitions
+        (see :meth:`_lay_out`); a partition with no rows holds one empty batch."""
+        parts = self.engine_partitions(target)
         empty = pa.RecordBatch.from_pylist([], schema=self.engine_schema)
         if all(not p for p in parts):
-            parts = [[empty]]
+            return [[empty]]
         return [p if p else [empty] for p in parts]
 
     @property
@@ -173,18 +167,43 @@ class LoadedTable:
         """The schema the query engine sees (short strings as views)."""
         return _with_views(self.schema, self.view_fields)
 
-    def engine_slices(self) -> list[list[pa.RecordBatch]]:
-        """The node slices as the engine reads them (short strings as views): made once
-        and shared by the table's provider and its node-local groups, so the views exist
-        once, as counted in :meth:`node_bytes`."""
-        if not self.view_fields:
-            return self.slices
+    def engine_partitions(self, target: int) -> list[list[pa.RecordBatch]]:
+        """The engine's batches per execution partition, laid out once per partition
+        count (one per node when there are fewer nodes than ``target``)."""
+        target = max(1, min(target, len(self.slices)))
         with self._engine_lock:
-            if self._engine is None:
-                self._engine = [[self._for_engine(b) for b in s] for s in self.slices]
-            return self._engine
+            if self._layout is None or self._layout[0] != target:
+                self._layout = (target, self._lay_out(target))
+            return self._layout[1]
+
+    def _lay_out(self, target: int) -> list[list[pa.RecordBatch]]:
+        """Deal the node slices into ``target`` execution partitions (node ``i`` ->
+        partition ``i % target``), as the engine reads them.
+
+        Nodes are placement units; the engine runs a few partitions per core. A node's
+        batches of KEEP_ROWS rows or more are handed over as they are; runs of smaller
+        ones, from consecutive nodes of a partition, are merged into batches of up to
+        COMPACT_ROWS rows, and those nodes' slices become views into the merged batches
+        (the rows exist once; :func:`batch_bytes` counts a view by its own rows). On many
+        nodes every slice is small - TPC-H SF1 on 512 nodes: 11.7 K lineitem rows, 20
+        supplier rows a node - and DataFusion pays for every batch at every operator: the
+        22 queries on 512 nodes took 1.17x their time on 16 nodes with a batch per node,
+        1.02x merged (best of 5, loaded from local Parquet).
+
+        Short strings become views here too (INLINE_VIEW_BYTES), once per layout.
+        """
+        parts: list[list[pa.RecordBatch]] = []
+        for p in range(target):
+            nodes = range(p, len(self.slices), target)
+            batches, viewed = _merge_nodes([self.slices[i] for i in nodes], self.schema)
+            for i, s in zip(nodes, viewed, strict=True):
+                self.slices[i] = s
+            parts.append([self._for_engine(b) for b in batches])
+        return parts
 
     def _for_engine(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if not self.view_fields:
+            return batch
         views = set(self.view_fields)
         arrays = [
             _string_views(col) if f.name in views else col
@@ -204,9 +223,8 @@ class LoadedTable:
         if group not in cache:
             import datafusion
 
-            batches = [
-                b for i, s in enumerate(self.engine_slices()) if i % groups == group for b in s
-            ]
+            parts = self.engine_partitions(groups)
+            batches = parts[group] if group < len(parts) else []
             if not batches:
                 batches = [pa.RecordBatch.from_pylist([], schema=self.engine_schema)]
             ctx = datafusion.SessionContext()
@@ -223,6 +241,50 @@ class LoadedTable:
             ctx.register_record_batches("t", self.partitions(target_partitions))
             self._provider = (target_partitions, ctx.table_provider("t"))
         return self._provider[1]
+
+
+def _merge_nodes(
+    slices: list[list[pa.RecordBatch]], schema: pa.Schema
+) -> tuple[list[pa.RecordBatch], list[list[pa.RecordBatch]]]:
+    """One partition's batches from its nodes' slices (in node order), and the nodes'
+    slices as views into them (see :meth:`LoadedTable._lay_out`)."""
+    from lakehouse.cluster.placement import COMPACT_ROWS, KEEP_ROWS
+
+    out: list[pa.RecordBatch] = []
+    viewed = [list(s) for s in slices]
+    run: list[tuple[int, int]] = []  # (node, index in its slice)
+    run_rows = 0
+
+    def flush() -> None:
+        if len(run) == 1:
+            n, j = run[0]
+            out.append(viewed[n][j])
+        elif run:
+            pieces = [viewed[n][j] for n, j in run]
+            batch = pa.Table.from_batches(pieces, schema=schema).combine_chunks().to_batches()[0]
+            offset = 0
+            for (n, j), piece in zip(run, pieces, strict=True):
+                viewed[n][j] = batch.slice(offset, piece.num_rows)
+                offset += piece.num_rows
+            out.append(batch)
+        run.clear()
+
+    for n, s in enumerate(slices):
+        for j, b in enumerate(s):
+            if not b.num_rows:
+                continue
+            if b.num_rows >= KEEP_ROWS:
+                flush()
+                run_rows = 0
+                out.append(b)
+                continue
+            if run_rows + b.num_rows > COMPACT_ROWS:
+                flush()
+                run_rows = 0
+            run.append((n, j))
+            run_rows += b.num_rows
+    flush()
+    return out, viewed
 
 
 def inline_string_fields(

@@ -144,10 +144,10 @@ def test_one_engine_copy_per_load(session, tmp_path: Path) -> None:  # type: ign
     assert lt.view_fields == ("flag", "mode")
     before = pa.total_allocated_bytes()
     lt.provider(4)
-    lt.group_provider(0, 2)
-    lt.group_provider(1, 2)
+    lt.group_provider(0, 4)
+    lt.group_provider(1, 4)
     grown = pa.total_allocated_bytes() - before
     assert grown <= 1.2 * VIEW_SLOT_BYTES * 2 * rows
-    assert lt.engine_slices() is lt.engine_slices()
+    assert lt.engine_partitions(4) is lt.engine_partitions(4)
     t = session.sql("SELECT flag, COUNT(*) AS n FROM big GROUP BY flag ORDER BY flag")
     assert t.column("n").to_pylist() == [rows // 7 + (1 if i < rows % 7 else 0) for i in range(7)]
