@@ -13,10 +13,18 @@ with ``n_name = 'GERMANY'``: all 800 K partsupp rows were joined with every supp
 before the nation kept 4 % of them): a filtered table that joins only an unfiltered table,
 which joins the first table, goes first with that table second.
 
-The rewrite only reorders inner comma joins of plain tables, which never changes the
-answer, and only in those two patterns: the first table has no filter of its own, and
-another table has one and joins the first table and no other, or joins only a table
-without a filter of its own that joins the first table.
+That table may also join the first table through equalities the WHERE clause implies
+(TPC-H Q5: ``FROM customer, orders, lineitem, supplier, nation, region`` with
+``r_name = 'ASIA'``; ``c_nationkey = s_nationkey AND s_nationkey = n_nationkey`` gives
+``c_nationkey = n_nationkey``): the implied equality is added, so that DataFusion joins
+region, nation and customer first and the orders-lineitem join works on a fifth of the
+orders (Q5 in place at SF1: 116-118 -> 99 ms).
+
+The rewrite only reorders inner comma joins of plain tables and adds equalities implied
+by others, which never changes the answer, and only in those patterns: the first table
+has no filter of its own, and another table has one and joins the first table and no
+other, or joins only a table without a filter of its own that joins the first table
+(directly or by implied equality).
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
         return False
     filtered: set[str] = set()
     partners: dict[str, set[str]] = {a: set() for a in columns}
+    same = _Equal()
     for c in _conjuncts(select.args["where"].this):
         if c.find(exp.Select) is not None:
             continue
@@ -68,6 +77,11 @@ def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
             a, b = sorted(names)
             partners[a].add(b)
             partners[b].add(a)
+            if isinstance(c.this, exp.Column) and isinstance(c.expression, exp.Column):
+                same.union(
+                    (_owner(c.this, columns), key(c.this.name)),
+                    (_owner(c.expression, columns), key(c.expression.name)),
+                )
         else:
             # A filter of one table, or one spanning several (Q7's OR over n1 and n2,
             # which restricts each of them).
@@ -85,13 +99,62 @@ def _reorder(select: exp.Select, columns_of: dict[str, set[str]]) -> bool:
         if alias not in filtered or len(partners[alias]) != 1:
             continue
         (partner,) = partners[alias]
-        if partner not in filtered and first in partners[partner]:
-            # Q11: FROM partsupp, supplier, nation -> FROM nation, supplier, partsupp
-            via = next(x for x in tables if key(x.alias_or_name) == partner)
-            _move_to_front(select, via)  # neither is the first table, so t is still t
-            _move_to_front(select, t)
-            return True
+        if partner in filtered:
+            continue
+        implied = None
+        if first not in partners[partner]:
+            implied = same.pair(partner, first)
+            if implied is None:
+                continue
+        # Q11: FROM partsupp, supplier, nation -> FROM nation, supplier, partsupp
+        via = next(x for x in tables if key(x.alias_or_name) == partner)
+        _move_to_front(select, via)  # neither is the first table, so t is still t
+        _move_to_front(select, t)
+        if implied is not None:
+            # Q5: FROM region, nation, customer ... AND n_nationkey = c_nationkey
+            (ta, ca), (tb, cb) = implied
+            where = select.args["where"]
+            where.set(
+                "this",
+                exp.and_(
+                    where.this,
+                    exp.EQ(this=_column(tables, ta, ca), expression=_column(tables, tb, cb)),
+                ),
+            )
+        return True
     return False
+
+
+class _Equal:
+    """Columns (table alias, column) known equal, as classes (union-find)."""
+
+    def __init__(self) -> None:
+        self._parent: dict[tuple[str | None, str], tuple[str | None, str]] = {}
+
+    def _find(self, x: tuple[str | None, str]) -> tuple[str | None, str]:
+        while self._parent.get(x, x) != x:
+            x = self._parent[x]
+        return x
+
+    def union(self, a: tuple[str | None, str], b: tuple[str | None, str]) -> None:
+        self._parent.setdefault(a, a)
+        self._parent.setdefault(b, b)
+        self._parent[self._find(a)] = self._find(b)
+
+    def pair(self, a: str, b: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
+        """A column of table ``a`` and one of table ``b`` known equal, if any."""
+        for x in self._parent:
+            if x[0] != a:
+                continue
+            for y in self._parent:
+                if y[0] == b and self._find(x) == self._find(y):
+                    return (a, x[1]), (b, y[1])
+        return None
+
+
+def _column(tables: list[exp.Table], alias: str, name: str) -> exp.Column:
+    t = next(x for x in tables if key(x.alias_or_name) == alias)
+    return exp.column(name, table=t.alias_or_name, quoted=True)
 
 
 def _move_to_front(select: exp.Select, table: exp.Table) -> None:

@@ -1,4 +1,5 @@
-"""The comma-join reorder: only the one pattern, only the FROM order changes."""
+"""The comma-join reorder: only its patterns; the FROM order changes, and an equality the
+WHERE clause implies may be added."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from lakehouse.sql.joinorder import reorder_joins
 COLUMNS = {
     "supplier": {"s_suppkey", "s_nationkey"},
     "lineitem": {"l_suppkey", "l_price"},
-    "nation": {"n_nationkey", "n_name"},
+    "nation": {"n_nationkey", "n_name", "n_regionkey"},
+    "customer": {"c_custkey", "c_nationkey"},
+    "region": {"r_regionkey", "r_name"},
 }
 
 
@@ -58,3 +61,30 @@ def test_left_alone_otherwise() -> None:
         "SELECT 1 FROM supplier JOIN lineitem ON s_suppkey = l_suppkey "
         "JOIN nation ON s_nationkey = n_nationkey WHERE n_name = 'X'"
     ) == ["supplier", "lineitem", "nation"]
+
+
+def test_partner_joined_to_the_first_table_by_an_implied_equality() -> None:
+    # TPC-H Q5's shape: region reaches customer through nation, which joins customer
+    # only through supplier's nation key; the implied equality is added.
+    sql = (
+        "SELECT SUM(l_price) FROM customer, lineitem, supplier, nation, region "
+        "WHERE c_custkey = l_suppkey AND l_suppkey = s_suppkey AND c_nationkey = s_nationkey "
+        "AND s_nationkey = n_nationkey AND n_regionkey = r_regionkey AND r_name = 'ASIA'"
+    )
+    tree = sqlglot.parse_one(sql, read="mysql")
+    assert reorder_joins(tree, COLUMNS) == 1
+    frm = tree.args["from_"].this
+    order = [frm.alias_or_name] + [j.this.alias_or_name for j in tree.args["joins"]]
+    assert order == ["region", "nation", "customer", "lineitem", "supplier"]
+    added = tree.args["where"].this.expression
+    assert added.sql() == '"nation"."n_nationkey" = "customer"."c_nationkey"'
+
+
+def test_no_implied_equality_no_move() -> None:
+    # nation's key is never equated with a customer column
+    sql = (
+        "SELECT 1 FROM customer, lineitem, supplier, nation, region "
+        "WHERE c_custkey = l_suppkey AND l_suppkey = s_suppkey "
+        "AND s_nationkey = n_nationkey AND n_regionkey = r_regionkey AND r_name = 'ASIA'"
+    )
+    assert _order(sql) == ["customer", "lineitem", "supplier", "nation", "region"]
