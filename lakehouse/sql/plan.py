@@ -96,6 +96,8 @@ class QueryPlan:
     colocated: list[Any] = field(default_factory=list)  # node-local joins (colocate.py)
     # (database, name, LoadedTable) of each loaded table read: the loads it was made for.
     loads: list[tuple[str, str, Any]] = field(default_factory=list)
+    # DataFusion's DataFrame of ``sql``, once made (execute.run_plan).
+    dataframe: Any = None
 
 
 class _Resolver:

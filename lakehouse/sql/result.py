@@ -3,7 +3,7 @@ streams Arrow record batches, with MySQL column names and types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,8 @@ class Result:
         passthrough: set when MySQL ran the statement and its answer is relayed as it
             came (raw column definitions and text rows); see
             :mod:`lakehouse.sql.backend`.
+        discard: for a query whose rows are not read at all, stops it and releases what
+            it registered (reading the batches to the end does that otherwise).
     """
 
     columns: list[ResultColumn] = field(default_factory=list)
@@ -48,6 +50,7 @@ class Result:
     more: list[Result] = field(default_factory=list)
     last_insert_id: int = 0
     passthrough: Any = None
+    discard: Callable[[], None] | None = None
 
     def all_results(self) -> list[Result]:
         """This result and the ones that follow it."""

@@ -39,7 +39,10 @@ from lakehouse.sql.tokens import split_statements
 from lakehouse.sql.variables import SessionVariables
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from lakehouse.sql.engine import Engine
+    from lakehouse.sql.plan import QueryPlan
 
 Warning_ = tuple[str, int, str]
 
@@ -201,8 +204,18 @@ class Session:
         plans = self.engine.plans
         # Nothing substituted: the text says it all, and the plan may be kept.
         cache_key = plans.key(self, stmt.text) if tree is stmt.expression else None
-        plan = plans.get(self, cache_key) if cache_key is not None else None
-        if plan is None:
+        found = plans.get_pending(self, cache_key) if cache_key is not None else None
+        result = None
+        if found is not None and cache_key is not None:
+            # A kept plan starts while its objects are checked (plancache.get_pending);
+            # none of its rows is used unless they are unchanged.
+            plan, pending = found
+            result, valid = self._start_kept(plan, pending)
+            if not valid:
+                plans.drop(cache_key, plan)
+            elif pending is not None:
+                plans.confirm()
+        if result is None:
             generation = self.engine.catalog.generation
             plan = plan_query(tree, stmt.text, self)
             if cache_key is not None:
@@ -215,7 +228,8 @@ class Session:
         if offloaded is None:
             offloaded = bool(plan.tables) and not plan.reads_unloaded
             trace.record(self, stmt.text, offloaded, _not_offloaded_reason(plan))
-        result = run_plan(plan, self.engine.query_context)
+        if result is None:
+            result = run_plan(plan, self.engine.query_context)
         for t in plan.tables:
             self.engine.cluster.mark_queried(t)
         if offloaded:
@@ -256,6 +270,30 @@ class Session:
 
         result.batches = tracked()
         return result
+
+    def _start_kept(
+        self, plan: QueryPlan, pending: Future[bool] | None
+    ) -> tuple[Result | None, bool]:
+        """Start a kept plan; (its result, True) once ``pending`` says its objects are
+        unchanged, (None, False) when they changed. Errors of the check (an object gone)
+        are raised; errors of the plan only if the check passed."""
+        try:
+            result = run_plan(plan, self.engine.query_context)
+        except LakehouseError:
+            if pending is None or pending.result():
+                raise
+            return None, False
+        if pending is None:
+            return result, True
+        try:
+            valid = pending.result()
+        except BaseException:
+            _close(result)
+            raise
+        if not valid:
+            _close(result)
+            return None, False
+        return result, True
 
     def _substitute(self, tree: exp.Expression) -> exp.Expression:
         """Replace @@variables, @user variables and information functions by values
@@ -473,6 +511,15 @@ def _substituted(node: exp.Expr) -> bool:
     if isinstance(node, exp.Anonymous):
         return str(node.this).upper() in _INFO_FUNCTIONS
     return isinstance(node, _SUBSTITUTED)
+
+
+def _close(result: Result) -> None:
+    """Stop a result whose rows will not be read (its stream and what it registered)."""
+    close = getattr(result.batches, "close", None)
+    if close is not None:
+        close()
+    if result.discard is not None:
+        result.discard()
 
 
 def _literal(value: Any) -> exp.Expression:

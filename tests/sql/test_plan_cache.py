@@ -43,6 +43,18 @@ def test_same_text_reuses_the_plan(loaded) -> None:  # type: ignore[no-untyped-d
     assert plans.hits == hits + 2
 
 
+def test_kept_plan_keeps_its_dataframe(loaded) -> None:  # type: ignore[no-untyped-def]
+    """DataFusion's DataFrame of a kept plan is made once and run again."""
+    session, _ = loaded
+    assert one(session, QUERY) == [(50, 2)]
+    (entry,) = session.engine.plans._plans.values()
+    df = entry.plan.dataframe
+    assert df is not None
+    assert one(session, QUERY) == [(50, 2)]
+    assert one(session, QUERY) == [(50, 2)]
+    assert entry.plan.dataframe is df
+
+
 def test_reload_and_unload_are_seen(loaded) -> None:  # type: ignore[no-untyped-def]
     session, f = loaded
     assert one(session, QUERY) == [(50, 2)]
@@ -183,8 +195,11 @@ def test_in_place_join_of_s3_objects_checked_together(session, s3) -> None:  # t
     assert one(session, join) == [("y", 20), ("z", 30)]
     assert session.engine.plans.hits == hits + 1
     s3.put("plancache2", "b.tbl", b"1|x|\n2|q|\n3|z|\n")
+    # The kept plan starts while the objects are listed; its rows are dropped unread.
     assert one(session, join) == [("q", 20), ("z", 30)]
     assert session.engine.plans.hits == hits + 1  # planned again
+    assert one(session, join) == [("q", 20), ("z", 30)]
+    assert session.engine.plans.hits == hits + 2  # the new plan kept
     s3.client().delete_object(Bucket="plancache2", Key="a.tbl")
     with pytest.raises(LakehouseError, match=r"a\.tbl"):
         session.sql(join)
