@@ -7,6 +7,7 @@ import os
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from connectors.objectstore.cache import ObjectVersion
 from connectors.objectstore.selection import is_hidden, select
 from lakehouse.catalog.attributes import FileEntry
 from lakehouse.errors import ObjectNotFoundError, ObjectStoreError
@@ -30,7 +31,7 @@ class LocalObjectStore(ObjectStore):
         if sel.is_single:
             path = sel.name or ""
             if os.path.isfile(path):
-                return [ObjectInfo("file://" + path, path, os.path.getsize(path))]
+                return [_info(path)]
             return []
         root = sel.list_root or "/"
         if not os.path.isdir(root):
@@ -44,7 +45,7 @@ class LocalObjectStore(ObjectStore):
             for f in files:
                 path = os.path.join(dirpath, f)
                 if sel.matches(path) and not is_hidden(path):
-                    out.append(ObjectInfo("file://" + path, path, os.path.getsize(path)))
+                    out.append(_info(path))
         return sorted(out, key=lambda o: o.url)
 
     def open(self, obj: ObjectInfo) -> pa.NativeFile:
@@ -54,3 +55,11 @@ class LocalObjectStore(ObjectStore):
             raise ObjectNotFoundError(f"File {obj.url} does not exist") from None
         except OSError as exc:
             raise ObjectStoreError(f"Cannot read {obj.url}: {exc.strerror or exc}") from None
+
+
+def _info(path: str) -> ObjectInfo:
+    """A file, its version its modification time (what tells that its content changed)."""
+    st = os.stat(path)
+    return ObjectInfo(
+        "file://" + path, path, st.st_size, ObjectVersion(f"mtime:{st.st_mtime_ns}", st.st_size)
+    )

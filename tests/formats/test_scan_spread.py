@@ -94,3 +94,32 @@ def test_conditions_on_spread_columns_of_an_in_place_table_are_evaluated_togethe
         and r["id"] > 1000
     ]
     assert in_place
+
+
+def test_a_file_scan_is_planned_once_until_the_file_changes(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The footer of a file read in place is read again only when the file changed (its
+    size or modification time), however often queries of new texts are planned."""
+    from lakehouse.catalog.attributes import parse_engine_attribute
+    from lakehouse.formats.scan import plan_scan
+
+    path = _file(tmp_path / "t.parquet")
+    session.sql("CREATE DATABASE sp2")
+    session.sql("USE sp2")
+    session.sql(
+        "CREATE TABLE t (id BIGINT NOT NULL, day DATE, price DECIMAL(15,2), flag VARCHAR(1), "
+        "note VARCHAR(10), late BIGINT, PRIMARY KEY (id)) ENGINE=lakehouse "
+        "SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE="
+        f"""'{{"file": [{{"uri": "file://{path}"}}], "dialect": {{"format": "parquet"}}}}'"""
+    )
+    table = session.engine.catalog.require_table("sp2", "t")
+    source = parse_engine_attribute(table.engine_attribute)
+    first = plan_scan(table, source, session.engine.stores)
+    assert first is not None and "day" in first.spread
+    assert plan_scan(table, source, session.engine.stores) is first
+    # Rewritten with the days in order: no longer spread, and the new scan says so.
+    ordered = pq.read_table(path).sort_by("day")
+    pq.write_table(ordered, path, row_group_size=500)
+    again = plan_scan(table, source, session.engine.stores)
+    assert again is not first and "day" not in again.spread
+    n = session.sql("SELECT COUNT(*) AS n FROM t WHERE day < '2021-01-01'").column("n")[0]
+    assert n.as_py() == sum(1 for d in ordered.column("day").to_pylist() if d.year < 2021)
