@@ -203,3 +203,29 @@ def test_in_place_join_of_s3_objects_checked_together(session, s3) -> None:  # t
     s3.client().delete_object(Bucket="plancache2", Key="a.tbl")
     with pytest.raises(LakehouseError, match=r"a\.tbl"):
         session.sql(join)
+
+
+def test_kept_plan_run_by_several_sessions_at_once(loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One kept plan (and its DataFrame), in place or loaded, run from several threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    session, _ = loaded
+    f = tmp_path / "u.tbl"
+    _write(f, [(k, k * 10) for k in range(1, 2001)])
+    session.sql(
+        "CREATE TABLE u (k INT NOT NULL, v INT, PRIMARY KEY (k)) ENGINE=lakehouse "
+        f"SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE={attr(f)}"
+    )
+    join = "SELECT COUNT(*) AS n, SUM(u.v) AS s FROM t JOIN u ON t.k = u.k"
+    scan = "SELECT COUNT(*) AS n, SUM(v) AS s FROM u WHERE k > 1000"
+    expected = {join: [(3, 60)], scan: [(1000, sum(k * 10 for k in range(1001, 2001)))]}
+    for q in expected:
+        assert one(session, q) == expected[q]
+
+    def run(i: int) -> bool:
+        s = session.engine.session(database="pc")
+        q = join if i % 2 else scan
+        return all(one(s, q) == expected[q] for _ in range(5))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, range(8)))
