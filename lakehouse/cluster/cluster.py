@@ -248,42 +248,25 @@ def _merge_nodes(
 ) -> tuple[list[pa.RecordBatch], list[list[pa.RecordBatch]]]:
     """One partition's batches from its nodes' slices (in node order), and the nodes'
     slices as views into them (see :meth:`LoadedTable._lay_out`)."""
-    from lakehouse.cluster.placement import COMPACT_ROWS, KEEP_ROWS
+    from lakehouse.cluster.placement import piece_runs
 
     out: list[pa.RecordBatch] = []
     viewed = [list(s) for s in slices]
-    run: list[tuple[int, int]] = []  # (node, index in its slice)
-    run_rows = 0
-
-    def flush() -> None:
-        if len(run) == 1:
-            n, j = run[0]
-            out.append(viewed[n][j])
-        elif run:
-            pieces = [viewed[n][j] for n, j in run]
-            batch = pa.Table.from_batches(pieces, schema=schema).combine_chunks().to_batches()[0]
-            offset = 0
-            for (n, j), piece in zip(run, pieces, strict=True):
-                viewed[n][j] = batch.slice(offset, piece.num_rows)
-                offset += piece.num_rows
-            out.append(batch)
-        run.clear()
-
-    for n, s in enumerate(slices):
-        for j, b in enumerate(s):
-            if not b.num_rows:
-                continue
-            if b.num_rows >= KEEP_ROWS:
-                flush()
-                run_rows = 0
-                out.append(b)
-                continue
-            if run_rows + b.num_rows > COMPACT_ROWS:
-                flush()
-                run_rows = 0
-            run.append((n, j))
-            run_rows += b.num_rows
-    flush()
+    pieces = [(n, j) for n, s in enumerate(slices) for j in range(len(s))]
+    for group, _ in piece_runs([slices[n][j].num_rows for n, j in pieces]):
+        if len(group) == 1:
+            n, j = pieces[group[0]]
+            out.append(slices[n][j])
+            continue
+        run = [pieces[g] for g in group]
+        merged = pa.Table.from_batches([slices[n][j] for n, j in run], schema=schema)
+        batch = merged.combine_chunks().to_batches()[0]
+        offset = 0
+        for n, j in run:
+            rows = slices[n][j].num_rows
+            viewed[n][j] = batch.slice(offset, rows)
+            offset += rows
+        out.append(batch)
     return out, viewed
 
 

@@ -10,6 +10,7 @@ placement key, whatever the table: that is what makes node-local joins possible.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -128,35 +129,44 @@ def compact(batches: list[pa.RecordBatch], schema: pa.Schema) -> list[pa.RecordB
     for many times its size when it chooses join sides.
     """
     out: list[pa.RecordBatch] = []
-    run: list[pa.RecordBatch] = []
-    run_rows = 0
-
-    def flush() -> None:
-        if len(run) == 1:
-            piece = run[0]
+    for group, big in piece_runs([b.num_rows for b in batches]):
+        if big:
+            out.append(batches[group[0]])
+        elif len(group) == 1:
+            piece = batches[group[0]]
             if piece.get_total_buffer_size() > 2 * piece.nbytes + 4096:
                 # (concatenating one array copies it; combining one chunk would not)
                 piece = pa.RecordBatch.from_arrays(
                     [pa.concat_arrays([c]) for c in piece.columns], schema=piece.schema
                 )
             out.append(piece)
-        elif run:
+        else:
+            run = [batches[i] for i in group]
             merged = pa.Table.from_batches(run, schema=schema).combine_chunks()
             out.extend(merged.to_batches(max_chunksize=COMPACT_ROWS))
-        run.clear()
-
-    for b in batches:
-        if not b.num_rows:
-            continue
-        if b.num_rows >= KEEP_ROWS:
-            flush()
-            run_rows = 0
-            out.append(b)
-            continue
-        run.append(b)
-        run_rows += b.num_rows
-        if run_rows >= COMPACT_ROWS:
-            flush()
-            run_rows = 0
-    flush()
     return out
+
+
+def piece_runs(sizes: Sequence[int]) -> Iterator[tuple[list[int], bool]]:
+    """Pieces (by row count) grouped as they are merged: ``([i], True)`` for a piece of
+    KEEP_ROWS rows or more, kept as it is; ``(indices, False)`` for consecutive smaller
+    ones, together at most COMPACT_ROWS rows (one piece when it is alone). Empty pieces
+    are left out."""
+    run: list[int] = []
+    rows = 0
+    for i, n in enumerate(sizes):
+        if not n:
+            continue
+        if n >= KEEP_ROWS:
+            if run:
+                yield run, False
+                run, rows = [], 0
+            yield [i], True
+            continue
+        if run and rows + n > COMPACT_ROWS:
+            yield run, False
+            run, rows = [], 0
+        run.append(i)
+        rows += n
+    if run:
+        yield run, False
