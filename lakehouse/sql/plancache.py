@@ -62,19 +62,6 @@ class PlanCache:
     def key(self, session: Session, text: str) -> tuple[Any, ...]:
         return (text, session.database, tuple(session.variables.items()))
 
-    def get(self, session: Session, key: tuple[Any, ...]) -> QueryPlan | None:
-        """The plan kept under ``key`` if it is still valid (an invalid one is dropped)."""
-        found = self.get_pending(session, key)
-        if found is None:
-            return None
-        plan, pending = found
-        if pending is not None:
-            if not pending.result():
-                self.drop(key, plan)
-                return None
-            self.confirm()
-        return plan
-
     def get_pending(
         self, session: Session, key: tuple[Any, ...]
     ) -> tuple[QueryPlan, Future[bool] | None] | None:
