@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lakehouse.cluster.hugepages import restore_huge_pages
 from lakehouse.tpch import TABLES, schema_statements
 
 FILE_TABLES = ("lineitem", "part", "partsupp", "supplier")
@@ -117,10 +118,8 @@ def run(
     run_queries: Callable[[Callable[[str], Any], int], dict[str, float]],
     duck_connection: Callable[[str], Any],
     mysql_timeout: float,
-    machine_default: Callable[[], None],
 ) -> dict[str, Any]:
-    """All federated measurements (see the module docstring); ``machine_default`` undoes
-    the engine's memory policy for the peers."""
+    """All federated measurements (see the module docstring)."""
     res: dict[str, Any] = {}
     # --- ours, federated
     e = _engine(work, "fed", nodes, memory, db.url)
@@ -149,7 +148,7 @@ def run(
     )
     s.close()
     e.close()
-    machine_default()  # DuckDB runs as the machine is set up
+    restore_huge_pages()  # DuckDB runs as the machine is set up, not with our policy
     # --- DuckDB, federated
     con = duck_connection(endpoint)
     ext = _mysql_extension()

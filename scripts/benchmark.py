@@ -555,7 +555,6 @@ def main() -> None:
                     fed = bench_federated.run(
                         db, endpoint, work, args.nodes, memory // args.nodes, args.repeat,
                         run_queries, duckdb_connection, args.mysql_timeout,
-                        restore_huge_pages,
                     )  # fmt: skip
     summary = report(ours, duck, fed, args)
     out = Path(args.out)
