@@ -188,7 +188,7 @@ def test_grouping_is_per_table_and_alias_and_only_for_tables_read_from_memory() 
 
 def test_filters_are_grouped_for_tables_in_memory_only(rows, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     session, _ = rows
-    query = "SELECT id FROM {} WHERE s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND q < 50"
+    query = "SELECT id FROM {} WHERE s IN ('a', 'b') AND e < d AND d >= '2020-01-05' AND q < 50 ORDER BY id"
 
     def plan(table: str) -> str:
         return str(session.sql("EXPLAIN FORMAT=TREE " + query.format(table)).column(0)[0])
