@@ -166,7 +166,7 @@ def run(
         )
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM {src}")
     log("duckdb: 22 federated queries (httpfs + mysql extension)")
-    res["duckdb_federated"] = run_queries(lambda sql: con.execute(sql).fetchall(), repeat)
+    res["duckdb_federated"] = run_queries(lambda sql: con.execute(sql).to_arrow_table(), repeat)
     log(f"duckdb: federated total {sum(res['duckdb_federated'].values()):.2f}s")
     con.close()
     # --- MariaDB itself, then the same tables loaded here
