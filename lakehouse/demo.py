@@ -28,26 +28,18 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.syntax import Syntax
 from rich.table import Table
 
 from lakehouse import __version__
 from lakehouse.config import Settings, parse_size
-from lakehouse.display import console, print_result
+from lakehouse.display import LoadProgress, console, print_result
 from lakehouse.sql.engine import Engine
 from lakehouse.sql.result import Result
 from lakehouse.sql.session import Session
@@ -449,37 +441,17 @@ def create_tables(session: Session) -> None:
 def load_tables(session: Session) -> None:
     """``ALTER TABLE t SECONDARY_LOAD`` for each table, with one progress bar per table."""
     console.rule("[bold]Load into the in-memory cluster: ALTER TABLE ... SECONDARY_LOAD[/bold]")
-    columns = (
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        tasks: dict[str, TaskID] = {}
-        session.progress_hook = _progress_hook(progress, tasks)
+    with LoadProgress(console) as bars:
+        session.progress_hook = bars.hook
         try:
             for table in TABLES:
-                tasks[f"{DATABASE}.{table.name}"] = progress.add_task(
-                    f"ALTER TABLE {table.name} SECONDARY_LOAD", total=None
-                )
+                bars.add(f"{DATABASE}.{table.name}", f"ALTER TABLE {table.name} SECONDARY_LOAD")
                 session.execute(f"ALTER TABLE {table.name} SECONDARY_LOAD")
         finally:
             session.progress_hook = None
     console.print("\n[bold]What the cluster holds: performance_schema.rpd_tables[/bold]")
     console.print(Syntax(RPD_TABLES_SQL + ";", "sql", theme="ansi_dark", word_wrap=True))
     print_result(session.execute(RPD_TABLES_SQL))
-
-
-def _progress_hook(progress: Progress, tasks: dict[str, TaskID]) -> Callable[[str, int, int], None]:
-    """The ``session.progress_hook`` that moves the bar of the table being loaded."""
-
-    def hook(table_name: str, done: int, total: int) -> None:
-        task = tasks.get(table_name)
-        if task is not None:
-            progress.update(task, completed=done, total=max(total, 1))
-
-    return hook
 
 
 def run_queries(session: Session) -> None:

@@ -1,8 +1,19 @@
-"""Printing results in the terminal with rich (the CLI and the demo)."""
+"""Printing results and load progress in the terminal with rich (the CLI and the demo)."""
 
 from __future__ import annotations
 
+import threading
+from types import TracebackType
+
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from lakehouse.sql.result import Result
@@ -10,6 +21,72 @@ from lakehouse.sql.result import Result
 console = Console()
 
 MAX_ROWS = 50
+
+
+class LoadProgress:
+    """A progress bar per table loaded, moved by ``session.progress_hook``.
+
+    Bars appear at the first :meth:`add` or progress report, so statements that load
+    nothing show nothing.
+
+    Args:
+        out: the console to draw on.
+        transient: erase the bars when closed.
+
+    Example:
+        >>> with LoadProgress(Console(stderr=True), transient=True) as bars:
+        ...     session.progress_hook = bars.hook  # doctest: +SKIP
+    """
+
+    def __init__(self, out: Console = console, transient: bool = False) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=out,
+            transient=transient,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._started = False
+        # Loads report from their reader threads.
+        self._lock = threading.Lock()
+
+    def add(self, table_name: str, description: str | None = None) -> TaskID:
+        """The bar of ``table_name`` (``db.t``), made with ``description`` if new."""
+        with self._lock:
+            task = self._tasks.get(table_name)
+            if task is None:
+                if not self._started:
+                    self.progress.start()
+                    self._started = True
+                task = self.progress.add_task(
+                    description or f"{table_name} SECONDARY_LOAD", total=None
+                )
+                self._tasks[table_name] = task
+            return task
+
+    def hook(self, table_name: str, done: int, total: int) -> None:
+        """A ``session.progress_hook``: ``done`` of ``total`` bytes of a table read."""
+        self.progress.update(self.add(table_name), completed=done, total=max(total, 1))
+
+    def close(self) -> None:
+        """Stop drawing (erasing the bars when transient)."""
+        with self._lock:
+            if self._started:
+                self.progress.stop()
+                self._started = False
+
+    def __enter__(self) -> LoadProgress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def print_result(result: Result, title: str | None = None, max_rows: int = MAX_ROWS) -> None:

@@ -313,6 +313,14 @@ class NodeCapacityError(LoadError):
     """A load would exceed the memory capacity of a node."""
 
 
+class OutOfMemoryError(LoadError):
+    """ER_OUTOFMEMORY: the machine ran short of memory during a load, which was stopped
+    before the kernel would kill the process; the table keeps its previous state."""
+
+    mysql_errno = 1037
+    sqlstate = "HY001"
+
+
 class ObjectStoreError(LakehouseError):
     """Object storage could not be read (ER_FILE_NOT_FOUND family)."""
 

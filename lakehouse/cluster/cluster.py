@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakehouse.catalog.model import Table, key
+from lakehouse.config import warn_if_overcommitted
 from lakehouse.errors import NodeCapacityError
 
 # CHAR/VARCHAR columns whose every value fits in this many bytes are handed to the query
@@ -326,6 +327,9 @@ class TableState:
     name: str
     status: LoadStatus = LoadStatus.NOLOAD
     progress: float = 0.0
+    # A load is reading: a reload keeps the table AVAIL (queries read the previous
+    # version meanwhile), yet rapid_load_progress follows it.
+    loading: bool = False
     loaded: LoadedTable | None = None
     query_count: int = 0
     last_queried: float | None = None
@@ -345,6 +349,7 @@ class Cluster:
     """
 
     def __init__(self, nodes: int, node_capacity: int) -> None:
+        warn_if_overcommitted(nodes, node_capacity)
         self._lock = threading.RLock()
         self.nodes = [Node(i, node_capacity) for i in range(nodes)]
         self._tables: dict[tuple[str, str], TableState] = {}
@@ -416,6 +421,7 @@ class Cluster:
             st = self.state(table)
             st.status = LoadStatus.LOADING if st.loaded is None else st.status
             st.progress = 0.0
+            st.loading = True
             st.load_start = time.time()
             return st
 
@@ -430,6 +436,7 @@ class Cluster:
             st.loaded = loaded
             st.status = LoadStatus.AVAIL
             st.progress = 100.0
+            st.loading = False
             st.load_end = time.time()
             st.table_id = table.id
 
@@ -439,6 +446,7 @@ class Cluster:
             st = self.state(table)
             st.status = LoadStatus.AVAIL if st.loaded is not None else LoadStatus.NOLOAD
             st.progress = 100.0 if st.loaded is not None else 0.0
+            st.loading = False
 
     def unload(self, table: Table) -> bool:
         """Free a table's memory; returns False when it was not loaded."""

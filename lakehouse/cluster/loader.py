@@ -4,8 +4,13 @@ Objects are read in parallel (one worker per object, or per run of Parquet row g
 when there are fewer objects than workers; each reader itself multi-threaded),
 every batch is converted to the declared types by its format reader, cut into node pieces
 by the table's placement and appended to that node's slice. Memory is checked batch by
-batch, so a load that cannot fit fails early instead of exhausting the machine. Nothing
-becomes visible until the whole table is read; any error leaves the previous state.
+batch, so a load that cannot fit fails early instead of exhausting the machine: against
+the nodes' capacities (bookkeeping), and, at most every GUARD_INTERVAL_SECONDS, against
+what the machine really has left (:class:`MemoryGuard`). Nothing becomes visible until
+the whole table is read; any error leaves the previous state.
+
+Progress is counted in source bytes: a work item in full once read, and while it is
+read, its batches by their Arrow size (see :func:`_expansion`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakehouse.catalog.attributes import ExternalSource
+from lakehouse.catalog.attributes import Dialect, ExternalSource
 from lakehouse.catalog.model import Table
 from lakehouse.cluster.cluster import Cluster, LoadedTable
 from lakehouse.cluster.encoding import apply_sorted_encoding
@@ -30,15 +35,81 @@ from lakehouse.cluster.placement import (
     Placement,
     compact,
 )
-from lakehouse.errors import LakehouseError, LoadError
+from lakehouse.config import (
+    available_memory_bytes,
+    format_size,
+    machine_memory_bytes,
+    memory_cgroups,
+    memory_reserve_bytes,
+)
+from lakehouse.errors import LakehouseError, LoadError, OutOfMemoryError
 from lakehouse.formats import LoadWarnings, ReadContext, ReadTarget, format_for
 from lakehouse.formats.sources import SourceObject, list_sources
+from lakehouse.formats.streams import compression_of
 from lakehouse.storage import StoreResolver
 
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 # Rows wanted in each node's piece of a batch, and the cap on a batch's rows.
 PIECE_ROWS = 64 * 1024
 MAX_BATCH_ROWS = 1024 * 1024
+# How often a load reads the machine's free memory: a few files of /proc and the cgroup
+# file system, tens of microseconds each time, so well under 0.1% of a load.
+GUARD_INTERVAL_SECONDS = 0.05
+# A work item being read counts for at most this share of its bytes until it is done.
+IN_ITEM_PROGRESS = 0.95
+
+
+class MemoryGuard:
+    """Stops a load before the machine runs out of memory.
+
+    Node capacities are bookkeeping against configured figures, which users may set
+    past the machine's memory; past that, the kernel would kill the whole process and
+    every loaded table with it. The guard reads what the machine has left (MemAvailable,
+    and each limiting cgroup's limit less its working set) and fails the load when that
+    falls under the reserve (``LAKEHOUSE_MEMORY_RESERVE``).
+
+    Args:
+        table_name: the table being loaded, for the message.
+    """
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self.cgroups = memory_cgroups()
+        limit = min([machine_memory_bytes(), *(g.limit for g in self.cgroups)])
+        self.reserve = memory_reserve_bytes(limit)
+        self._next_check = 0.0
+
+    def check(self, force: bool = False) -> None:
+        """Read the free memory, unless it was read under GUARD_INTERVAL_SECONDS ago.
+
+        Raises:
+            OutOfMemoryError: less than the reserve is left.
+        """
+        now = time.monotonic()
+        if (now < self._next_check and not force) or self.reserve <= 0:
+            return
+        self._next_check = now + GUARD_INTERVAL_SECONDS
+        available = available_memory_bytes(self.cgroups)
+        if available is not None and available < self.reserve:
+            raise OutOfMemoryError(
+                f"Out of memory; loading {self.table_name} stopped with "
+                f"{format_size(available)} of memory available, under the reserve of "
+                f"{format_size(self.reserve)} (LAKEHOUSE_MEMORY_RESERVE). Unload tables "
+                "(ALTER TABLE ... SECONDARY_UNLOAD) or add memory, then load again; the "
+                f"previous version of {self.table_name}, if any, and every other loaded "
+                "table stay loaded"
+            )
+
+
+def _expansion(src: SourceObject, dialect: Dialect) -> float:
+    """Arrow bytes a batch of ``src`` holds per byte of the object, roughly: text is
+    about 1:1 (TPC-H .tbl 1.06-1.31), Parquet and Avro are compressed (TPC-H Parquet
+    2.0-4.8), compressed text more so."""
+    if dialect.format in ("parquet", "avro"):
+        return 3.0
+    if compression_of(src.obj, dialect.compression) is not None:
+        return 4.0
+    return 1.2
 
 
 def placement_for(table: Table, nodes: int) -> Placement:
@@ -84,24 +155,29 @@ def load_lakehouse_table(
     done_bytes = [0]
     placed_rows = [0]
     previous = cluster.loaded(table.database, table.name)
+    guard = MemoryGuard(table.qualified_name)
 
     n_workers = max(1, workers or _workers())
     # Fewer objects than workers: split them (Parquet row groups) so every worker reads.
-    work: list[tuple[SourceObject, Any, int]] = []
+    work: list[tuple[SourceObject, Any, int, float]] = []
     for o in objects:
         parts = (
             reader.splits(o.store, o.obj, n_workers, target) if len(objects) < n_workers else [None]
         )
+        expansion = _expansion(o, source.dialect)
         for i, part in enumerate(parts):
             share = o.obj.size // len(parts) + (o.obj.size % len(parts) if i == 0 else 0)
-            work.append((o, part, share))
+            work.append((o, part, share, expansion))
     # Big batches, so each node's piece of one is big enough to keep as it is.
     batch_rows = min(max(128 * 1024, nodes * PIECE_ROWS), MAX_BATCH_ROWS)
 
-    def read_one(src: SourceObject, part: Any, share: int) -> None:
+    def read_one(src: SourceObject, part: Any, share: int, expansion: float) -> None:
         ctx = ReadContext(
             src.obj.url, source.strict_for(src.entry), warnings, batch_rows=batch_rows
         )
+        # Arrow bytes read, and the source bytes counted for them so far (an estimate,
+        # capped so the item never counts as done before it is).
+        arrow_bytes, counted, cap = 0, 0, int(share * IN_ITEM_PROGRESS)
         for batch in reader.read_split(src.store, src.obj, part, target, ctx):
             if failed.is_set():
                 return
@@ -112,35 +188,49 @@ def load_lakehouse_table(
             with lock:
                 for node, piece in pieces:
                     slices[node].append(piece)
-                    node_bytes[node] += piece.nbytes
+                    size = piece.nbytes
+                    node_bytes[node] += size
+                    arrow_bytes += size
                 # node.used still holds the previous version until the swap.
                 cluster.check_capacity(table.qualified_name, node_bytes, previous)
+                guard.check()
+                estimate = min(cap, int(arrow_bytes / expansion))
+                if estimate > counted:
+                    done_bytes[0] += estimate - counted
+                    counted = estimate
+                    if progress is not None:
+                        progress(done_bytes[0], total)
         with lock:
-            done_bytes[0] += share
+            done_bytes[0] += share - counted
             if progress is not None:
                 progress(done_bytes[0], total)
 
     n_workers = min(n_workers, len(work) or 1)
-    if work:
-        with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
-            futures = [pool.submit(read_one, *w) for w in work]
-            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in finished:
-                exc = f.exception()
-                if exc is not None:
-                    failed.set()
-                    for other in futures:
-                        other.cancel()
-                    if isinstance(exc, LakehouseError):
-                        raise exc
-                    raise LoadError(
-                        f"Lakehouse load of {table.qualified_name} failed: {exc}"
-                    ) from exc
-            for f in futures:
-                f.result()
-    if progress is not None:
-        progress(total, total)
-    schema, compacted, dictionaries = _settle(table, target.schema, slices, n_workers)
+    try:
+        if work:
+            with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="load") as pool:
+                futures = [pool.submit(read_one, *w) for w in work]
+                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                for f in finished:
+                    exc = f.exception()
+                    if exc is not None:
+                        failed.set()
+                        for other in futures:
+                            other.cancel()
+                        if isinstance(exc, LakehouseError):
+                            raise exc
+                        raise LoadError(
+                            f"Lakehouse load of {table.qualified_name} failed: {exc}"
+                        ) from exc
+                for f in futures:
+                    f.result()
+        if progress is not None:
+            progress(total, total)
+        guard.check(force=True)  # merging the slices below copies them
+        schema, compacted, dictionaries = _settle(table, target.schema, slices, n_workers)
+    except BaseException:
+        _release(slices)
+        raise
     loaded = LoadedTable(
         table=table,
         schema=schema,
@@ -155,12 +245,24 @@ def load_lakehouse_table(
     )
     # What the table holds in the end: SORTED dictionaries and the engine's string
     # views of short strings included.
-    cluster.check_capacity(table.qualified_name, loaded.node_bytes(), previous)
+    try:
+        cluster.check_capacity(table.qualified_name, loaded.node_bytes(), previous)
+    except BaseException:
+        _release(compacted)
+        raise
     return loaded
 
 
 def _workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _release(slices: list[list[pa.RecordBatch]]) -> None:
+    """Free a failed load's batches at once: the error's traceback keeps the load's
+    frames, and with them the slices, alive as long as someone holds the error."""
+    for s in slices:
+        s.clear()
+    pa.default_memory_pool().release_unused()
 
 
 def _settle(
@@ -215,6 +317,7 @@ def load_arrow_table(
     slices: list[list[pa.RecordBatch]] = [[] for _ in range(nodes)]
     node_bytes = [0] * nodes
     previous = cluster.loaded(table.database, table.name)
+    guard = MemoryGuard(table.qualified_name)
     placed = 0
     batches = conformed.to_batches(max_chunksize=256 * 1024)
     for i, batch in enumerate(batches):
@@ -223,6 +326,7 @@ def load_arrow_table(
             node_bytes[node] += piece.nbytes
         placed += batch.num_rows
         cluster.check_capacity(table.qualified_name, node_bytes, previous)
+        guard.check()
         if progress is not None:
             progress(i + 1, len(batches))
     schema, compacted, dictionaries = _settle(table, schema, slices, _workers())
