@@ -4,7 +4,7 @@
 
     lakehouse serve --host 127.0.0.1 --port 3307 --data-dir DIR [--nodes N] [--password PW]
     lakehouse demo [--serve] [--port P]
-    lakehouse sql [-e "SQL"] [--data-dir DIR]      # run SQL locally, print tables
+    lakehouse sql [-e "SQL"] [--data-dir DIR] [--[no-]progress]  # run SQL locally, print tables
 """
 
 from __future__ import annotations
@@ -14,10 +14,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 from lakehouse import __version__
 from lakehouse.config import Settings, parse_size
 from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from lakehouse.display import LoadProgress
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -28,7 +33,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--nodes", type=int, help="simulated HeatWave nodes, 1 to 512 (default: one per core)"
     )
-    p.add_argument("--node-memory", help="memory per node, e.g. 4G (default: 70%% of RAM / nodes)")
+    p.add_argument(
+        "--node-memory",
+        help="memory per node, e.g. 4G (default: 70%% of RAM or the cgroup limit / nodes)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
 
 
@@ -79,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run SQL statements locally and print the results")
     sql.add_argument("-e", "--execute", help="statements to run (default: read stdin)")
+    sql.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars for loads on stderr (default: LAKEHOUSE_PROGRESS=on|off, "
+        "else when stderr is a terminal)",
+    )
     _common(sql)
     return parser
 
@@ -139,10 +154,32 @@ def cmd_sql(args: argparse.Namespace) -> int:
         from lakehouse.sql.tokens import split_statements
 
         for stmt in split_statements(text):
-            print_result(session.execute(stmt), stmt)
+            # Bars per statement, gone before its result is printed on stdout.
+            bars = _load_progress(args)
+            session.progress_hook = bars.hook if bars is not None else None
+            with bars or nullcontext():
+                result = session.execute(stmt)
+            print_result(result, stmt)
     finally:
         engine.close()
     return 0
+
+
+def _load_progress(args: argparse.Namespace) -> LoadProgress | None:
+    """Transient load progress bars on stderr: ``--progress``/``--no-progress``, else
+    ``LAKEHOUSE_PROGRESS``, else only when stderr is a terminal (not in pipes or logs)."""
+    from rich.console import Console
+
+    from lakehouse.display import LoadProgress
+
+    wanted: bool | None = args.progress
+    env = os.environ.get("LAKEHOUSE_PROGRESS")
+    if wanted is None and env:
+        wanted = env.strip().lower() not in ("0", "off", "false", "no")
+    if wanted is False or (wanted is None and not sys.stderr.isatty()):
+        return None
+    # Forced on: draw even where stderr is not a terminal.
+    return LoadProgress(Console(stderr=True, force_terminal=wanted), transient=True)
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -151,7 +188,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
     import pymysql
 
-    from lakehouse.display import console, print_result
+    from lakehouse.display import print_result
     from lakehouse.sql.result import Result
 
     password = args.password or os.environ.get("LAKEHOUSE_PASSWORD") or ""
@@ -162,24 +199,38 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         sql, params = "CALL sys.rapid_cluster_start(%s)", (args.nodes,)
     else:
         sql, params = f"CALL sys.rapid_cluster_{args.action}()", ()
+    where = f"{args.host}:{args.port}"
     try:
         conn = pymysql.connect(host=args.host, port=args.port, user="root", password=password)
-    except pymysql.err.OperationalError as exc:
-        console.print(f"[red]cannot connect to {args.host}:{args.port}: {exc.args[-1]}[/red]")
+    except pymysql.err.MySQLError as exc:
+        print(
+            f"error: cannot connect to a lakehouse server at {where}: {exc.args[-1]}; "
+            "is `lakehouse serve` running there? (--host, --port)",
+            file=sys.stderr,
+        )
         return 1
     try:
         with conn.cursor() as cur:
             try:
                 cur.execute(sql, params or None)
             except pymysql.err.MySQLError as exc:
-                code, msg = exc.args[0], exc.args[-1]
-                console.print(f"[red]ERROR {code}: {msg}[/red]")
+                print(f"ERROR {exc.args[0]} from {where}: {exc.args[-1]}", file=sys.stderr)
                 return 1
             names = [d[0] for d in cur.description or []]
-            rows = cur.fetchall()
+            rows = [tuple(r) for r in cur.fetchall()]
     finally:
         conn.close()
-    print_result(Result.from_rows(names, [tuple(r) for r in rows]), f"cluster {args.action}")
+    if args.action == "estimate" or len(rows) != 1:
+        print_result(Result.from_rows(names, rows), f"cluster {args.action}")
+        return 0
+    # One status row: a column per line reads better than a table too wide for a terminal.
+    status = dict(zip(names, rows[0], strict=True))
+    message = status.pop("MESSAGE", None)
+    width = max(map(len, status))
+    for name, value in status.items():
+        print(f"{name:<{width}}  {value}")
+    if message:
+        print(message)
     return 0
 
 

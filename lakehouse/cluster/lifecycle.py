@@ -10,8 +10,10 @@ layer (:mod:`lakehouse.cluster.snapshot`):
 - the set of loaded tables is kept in the catalog, so a restarted server recovers them
   from their snapshots (in the background; a query on a recovering table waits for it).
   Without a usable snapshot a table is reloaded from its files.
-- ``stop`` frees all node memory and keeps snapshots; ``start`` recovers; ``delete``
-  also removes the snapshots, never the catalog or the source files.
+- ``stop`` refuses new loads, waits for running ones and for recovery, then frees all
+  node memory and keeps snapshots (the nodes stay listed as down); ``start`` recovers
+  (a no-op on a running cluster); ``delete`` also removes the snapshots, never the
+  catalog or the source files.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from lakehouse.catalog.attributes import parse_engine_attribute
 from lakehouse.catalog.model import Table
 from lakehouse.catalog.store import Catalog
 from lakehouse.cluster import snapshot as snap
-from lakehouse.cluster.cluster import Cluster, LoadedTable, LoadStatus
+from lakehouse.cluster.cluster import NODE_DOWN, Cluster, LoadedTable, LoadStatus
 from lakehouse.cluster.hugepages import without_huge_pages
 from lakehouse.cluster.loader import (
     ProgressCallback,
@@ -41,7 +43,8 @@ from lakehouse.cluster.loader import (
     load_lakehouse_table,
     placement_for,
 )
-from lakehouse.errors import LakehouseError, SecondaryEngineError
+from lakehouse.config import MAX_NODES
+from lakehouse.errors import LakehouseError, SecondaryEngineError, WrongArgumentsError
 from lakehouse.storage import StoreResolver
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,9 @@ class ClusterManager:
         data_dir: local snapshot location (None: no local persistence).
         snapshot_storage: ``auto`` (object storage for S3 tables, else data dir),
             ``local`` (always the data dir) or ``off``.
+        node_capacity_for: bytes per node for a node count, when the node memory is
+            derived from the machine; None when it was set explicitly (a node then
+            keeps its size whatever the node count, as a HeatWave node shape does).
     """
 
     def __init__(
@@ -74,10 +80,12 @@ class ClusterManager:
         node_capacity: int,
         data_dir: Path | None,
         snapshot_storage: str = "auto",
+        node_capacity_for: Callable[[int], int] | None = None,
     ) -> None:
         self.catalog = catalog
         self.stores = stores
         self.node_capacity = node_capacity
+        self._capacity_for = node_capacity_for
         self.data_dir = data_dir
         self.snapshot_storage = snapshot_storage if data_dir is not None else "off"
         stored_nodes = catalog.get_meta(META_NODES)
@@ -89,6 +97,11 @@ class ClusterManager:
         # fresh memory as the reading; measured: .tbl SF1 from S3 9.7 s -> 7.5 s).
         self._loads_running = 0
         self._loads_done = threading.Condition()
+        # Loads between their running check and their swap-in: stop waits for them, so
+        # no load finishes into a stopped cluster.
+        self._loads_admitted = 0
+        # One stop/start/delete at a time.
+        self._lifecycle = threading.Lock()
         self._recovery: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.RLock()
         self.scn = 1
@@ -147,26 +160,39 @@ class ClusterManager:
             SecondaryEngineError: the cluster is stopped.
             LoadError, ObjectStoreError: reading failed; the previous state is kept.
         """
-        self.require_running()
-        state = self.cluster.begin_load(table)
+        with self._admitted():
+            state = self.cluster.begin_load(table)
 
-        def on_progress(done: int, total: int) -> None:
-            state.progress = 100.0 * done / max(total, 1)
-            if progress is not None:
-                progress(done, total)
+            def on_progress(done: int, total: int) -> None:
+                state.progress = 100.0 * done / max(total, 1)
+                if progress is not None:
+                    progress(done, total)
 
-        try:
-            with self.loading():
-                loaded = self._read(table, on_progress)
-        except BaseException:
-            self.cluster.fail_load(table)
-            raise
-        loaded.scn = self.next_scn()
-        self.cluster.finish_load(table, loaded)
-        self._changed(table)
-        self._remember(table, True)
-        self._persist_later(table, loaded)
+            try:
+                with self.loading():
+                    loaded = self._read(table, on_progress)
+            except BaseException:
+                self.cluster.fail_load(table)
+                raise
+            loaded.scn = self.next_scn()
+            self.cluster.finish_load(table, loaded)
+            self._changed(table)
+            self._remember(table, True)
+            self._persist_later(table, loaded)
         return loaded
+
+    @contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """A load from its running check to its swap-in (see :meth:`stop`)."""
+        with self._loads_done:
+            self.require_running()
+            self._loads_admitted += 1
+        try:
+            yield
+        finally:
+            with self._loads_done:
+                self._loads_admitted -= 1
+                self._loads_done.notify_all()
 
     @contextmanager
     def loading(self) -> Iterator[None]:
@@ -316,13 +342,16 @@ class ClusterManager:
     def loaded_table_ids(self) -> list[int]:
         return list(self.catalog.get_meta(META_LOADED) or [])
 
-    def recover_all(self, background: bool = True) -> None:
-        """Bring back every table that was loaded, from snapshots (else from files)."""
-        tables = {
+    def _tables_by_id(self) -> dict[int, Table]:
+        return {
             t.id: t
             for db in self.catalog.list_databases()
             for t in self.catalog.list_tables(db.name)
         }
+
+    def recover_all(self, background: bool = True) -> None:
+        """Bring back every table that was loaded, from snapshots (else from files)."""
+        tables = self._tables_by_id()
         todo = [tables[i] for i in self.loaded_table_ids() if i in tables]
         for t in todo:
             with self._lock:
@@ -404,51 +433,81 @@ class ClusterManager:
             )
 
     def stop(self) -> None:
-        """Free every node's memory; snapshots and the loaded-table set are kept."""
+        """Free every node's memory; snapshots and the loaded-table set are kept.
+
+        New loads are refused at once; loads already running and a recovery in progress
+        are waited for (and persisted), so none of them finishes into a stopped cluster.
+        """
+        with self._lifecycle:
+            self._stop()
+
+    def _stop(self) -> None:
+        with self._loads_done:
+            self.running = False
+            self._loads_done.wait_for(lambda: self._loads_admitted == 0)
+        with self._lock:
+            recovering = list(self._recovery.values())
+        for ev in recovering:
+            ev.wait()
         self.flush()
         for st in self.cluster.states():
             if st.loaded is not None:
                 table = st.loaded.table
                 self.cluster.unload(table)
                 self._changed(table)
-        self.running = False
+        for node in self.cluster.nodes:
+            node.status = NODE_DOWN
 
-    def start(self, nodes: int | None = None, background: bool = False) -> None:
-        """Start (recovering loaded tables); the node count may change when stopped."""
-        if self.running and nodes is not None and nodes != len(self.cluster.nodes):
-            raise SecondaryEngineError(
-                "The node count can change only while the cluster is stopped"
-            )
-        if not self.running:
-            n = nodes or len(self.cluster.nodes)
-            capacity = (
-                self.node_capacity * len(self.cluster.nodes) // n if nodes else self.node_capacity
-            )
-            self.cluster = Cluster(n, capacity)
-            self.node_capacity = capacity
+    def start(self, nodes: int | None = None, background: bool = False) -> bool:
+        """Start, recovering the loaded tables; the node count may change when stopped.
+
+        Args:
+            nodes: the new node count (None: as before).
+            background: recover in a background thread (a query on a table waits for it).
+
+        Returns:
+            False when the cluster was already running (nothing was done).
+
+        Raises:
+            WrongArgumentsError: ``nodes`` is not from 1 to 512.
+            SecondaryEngineError: a different node count while the cluster runs.
+        """
+        if nodes is not None and not 1 <= nodes <= MAX_NODES:
+            raise WrongArgumentsError(f"Node count must be from 1 to {MAX_NODES}, not {nodes}")
+        with self._lifecycle:
+            current = len(self.cluster.nodes)
+            if self.running:
+                if nodes is not None and nodes != current:
+                    raise SecondaryEngineError(
+                        f"The HeatWave cluster is running with {current} nodes; the node "
+                        "count can change only while the cluster is stopped: run CALL "
+                        f"sys.rapid_cluster_stop(), then CALL sys.rapid_cluster_start({nodes})"
+                    )
+                # Recovering again would read every snapshot while the loaded copies
+                # still hold their memory (and could mark healthy tables failed).
+                return False
+            n = nodes or current
+            if n != current and self._capacity_for is not None:
+                self.node_capacity = self._capacity_for(n)
+            self.cluster = Cluster(n, self.node_capacity)
             self.catalog.set_meta(META_NODES, n)
             self.running = True
-        self.recover_all(background=background)
+            self.recover_all(background=background)
+            return True
 
     def delete(self) -> None:
         """Stop and remove all persisted data; the catalog and sources are untouched."""
-        tables = {
-            t.id: t
-            for db in self.catalog.list_databases()
-            for t in self.catalog.list_tables(db.name)
-        }
-        self.stop()
-        for tid in self.loaded_table_ids():
-            t = tables.get(tid)
-            if t is not None:
-                self._drop_snapshot(t)
-        self.catalog.set_meta(META_LOADED, [])
+        tables = self._tables_by_id()
+        with self._lifecycle:
+            self._stop()
+            for tid in self.loaded_table_ids():
+                t = tables.get(tid)
+                if t is not None:
+                    self._drop_snapshot(t)
+            self.catalog.set_meta(META_LOADED, [])
 
     def close(self) -> None:
         self._persist_pool.shutdown(wait=True)
-
-
-ProgressHook = Callable[[str, int, int], None]
 
 
 def _background_priority() -> None:

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from lakehouse.sql.session import Session
 
 
-def status_result(session: Session) -> Result:
+def status_result(session: Session, message: str) -> Result:
+    """One row: whether the cluster runs, its nodes and memory, its tables, and ``message``
+    (what the procedure did, for people reading ``lakehouse cluster`` output)."""
     engine = session.engine
     manager = engine.clusters
     cluster = engine.cluster
@@ -48,6 +50,7 @@ def status_result(session: Session) -> Result:
         len(loaded),
         len(persisted),
         len(manager.loaded_table_ids()),
+        message,
     )
     names = [
         "STATUS",
@@ -58,14 +61,19 @@ def status_result(session: Session) -> Result:
         "TABLES_LOADED",
         "TABLES_PERSISTED",
         "TABLES_TO_RECOVER",
+        "MESSAGE",
     ]
-    types = [pa.string()] + [pa.int64()] * 7
+    types = [pa.string()] + [pa.int64()] * 7 + [pa.string()]
     return Result.from_rows(names, [row], types)
+
+
+STOPPED = "The HeatWave cluster is stopped; start it with CALL sys.rapid_cluster_start()"
 
 
 @procedure("sys.rapid_cluster_status")
 def _status(session: Session, args: list[Any]) -> Result:
-    return status_result(session)
+    running = session.engine.clusters.running
+    return status_result(session, "The HeatWave cluster is running" if running else STOPPED)
 
 
 @procedure("sys.rapid_cluster_start")
@@ -73,27 +81,33 @@ def _start(session: Session, args: list[Any]) -> Result:
     nodes = None
     if args and args[0] is not None:
         nodes = _node_count(args[0])
-    session.engine.clusters.start(nodes=nodes)
-    return status_result(session)
+    if not session.engine.clusters.start(nodes=nodes):
+        # Not an error: the caller wants a running cluster and has one.
+        return status_result(session, "The HeatWave cluster is already running; nothing to do")
+    return status_result(session, "The HeatWave cluster started; loaded tables recovered")
 
 
 @procedure("sys.rapid_cluster_stop")
 def _stop(session: Session, args: list[Any]) -> Result:
     session.engine.clusters.stop()
-    return status_result(session)
+    return status_result(session, STOPPED)
 
 
 @procedure("sys.rapid_cluster_restart")
 def _restart(session: Session, args: list[Any]) -> Result:
     session.engine.clusters.stop()
     session.engine.clusters.start()
-    return status_result(session)
+    return status_result(session, "The HeatWave cluster restarted; loaded tables recovered")
 
 
 @procedure("sys.rapid_cluster_delete")
 def _delete(session: Session, args: list[Any]) -> Result:
     session.engine.clusters.delete()
-    return status_result(session)
+    return status_result(
+        session,
+        "Persisted data deleted and the HeatWave cluster stopped; the catalog is kept. "
+        "Start it with CALL sys.rapid_cluster_start() and load tables again",
+    )
 
 
 def _node_count(value: Any) -> int:

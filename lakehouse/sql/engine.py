@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from connectors.objectstore import DefaultStoreResolver, open_scan_cache
 from lakehouse.catalog.store import Catalog, SqliteCatalog
-from lakehouse.cluster.cluster import Cluster, LoadedTable
+from lakehouse.cluster.cluster import NODE_AVAILABLE, Cluster, LoadedTable
 from lakehouse.cluster.lifecycle import ClusterManager
 from lakehouse.config import Settings
 from lakehouse.errors import LoadError
@@ -76,6 +76,11 @@ class Engine:
             settings.node_capacity,
             settings.data_dir if persistent else None,
             settings.snapshot_storage if persistent else "off",
+            # Node memory set explicitly is a node's fixed size; derived from the machine,
+            # it is derived again when the cluster starts with another node count.
+            node_capacity_for=None
+            if settings.node_memory_bytes
+            else lambda n: settings.with_overrides(nodes=n).node_capacity,
         )
         self.global_variables = GlobalVariables({"port": settings.port})
         self.cores = max(1, os.cpu_count() or 1)
@@ -198,18 +203,23 @@ class Engine:
 
     def status_values(self) -> list[tuple[str, Any]]:
         """``SHOW GLOBAL STATUS`` rows, HeatWave's rapid_* included."""
-        loading = [st for st in self.cluster.states() if st.status.name == "LOADING"]
+        # Reloads too: their tables stay AVAIL (the previous version answers meanwhile).
+        loading = [st for st in self.cluster.states() if st.loading]
         progress = min((st.progress for st in loading), default=100.0)
         with self._lock:
             counters = dict(self.counters)
+        running = self.clusters.running
+        ready = sum(n.status == NODE_AVAILABLE for n in self.cluster.nodes) if running else 0
         values: list[tuple[str, Any]] = [
             ("Uptime", int(time.time() - self.started_at)),
             ("Threads_connected", len(self._sessions)),
             ("Questions", counters.get("Questions", 0)),
             ("Queries", counters.get("Queries", 0)),
-            ("rapid_service_status", "ONLINE"),
-            ("rapid_cluster_status", "ON"),
-            ("rapid_cluster_ready_number", len(self.cluster.nodes)),
+            # HeatWave reports its service ONLINE or OFFLINE as the cluster is brought
+            # online or offline; a stopped cluster here is offline.
+            ("rapid_service_status", "ONLINE" if running else "OFFLINE"),
+            ("rapid_cluster_status", "ON" if running else "OFF"),
+            ("rapid_cluster_ready_number", ready),
             ("rapid_core_count", self.cores),
             ("rapid_heap_usage", self.cluster.memory_used),
             ("rapid_load_progress", round(progress, 2)),

@@ -822,15 +822,21 @@ def _rpd_columns(engine: Engine, session: Session) -> list[dict[str, Any]]:
 def _rpd_nodes(engine: Engine, session: Session) -> list[dict[str, Any]]:
     import os
 
+    from lakehouse.cluster.cluster import NODE_DOWN
+
     cores = max(1, (os.cpu_count() or 1) // len(engine.cluster.nodes)) or 1
+    # A stopped cluster keeps its configured nodes listed, down and holding nothing, so
+    # the node count stays visible. HeatWave's manuals do not say what rpd_nodes shows
+    # for a stopped cluster; this is our choice.
+    running = engine.clusters.running
     return [
         {
             "ID": n.id,
             "CORES": cores,
-            "MEMORY_USAGE": n.used,
+            "MEMORY_USAGE": n.used if running else 0,
             "MEMORY_TOTAL": n.capacity,
-            "BASEREL_MEMORY_USAGE": n.used,
-            "STATUS": n.status,
+            "BASEREL_MEMORY_USAGE": n.used if running else 0,
+            "STATUS": n.status if running else NODE_DOWN,
             "IP": "127.0.0.1",
             "PORT": 0,
             "NUM_OBJSTORE_GETS": n.objstore_gets,
