@@ -23,6 +23,7 @@ from lakehouse.catalog.model import Table
 from lakehouse.cluster.estimate import estimate_table, recommended_nodes
 from lakehouse.config import MAX_NODES
 from lakehouse.errors import UnknownDatabaseError, UnknownTableError, WrongArgumentsError
+from lakehouse.sql.metadata import is_mysql_table
 from lakehouse.sql.procedures import procedure
 from lakehouse.sql.result import Result
 
@@ -147,19 +148,42 @@ def _targets(session: Session, spec: Any) -> list[Table]:
         else:
             if catalog.get_database(name) is None:
                 raise UnknownDatabaseError(name)
-            tables.extend(t for t in catalog.list_tables(name) if t.is_external)
+            # Lakehouse tables, and the MySQL tables marked for the secondary engine.
+            tables.extend(
+                t
+                for t in catalog.list_tables(name)
+                if t.is_external or (is_mysql_table(t) and t.secondary_engine is not None)
+            )
     return tables
 
 
 @procedure("sys.rapid_cluster_estimate")
 def _estimate(session: Session, args: list[Any]) -> Result:
+    """Per table: rows, columns to load, VARLEN columns, memory on the cluster as it is
+    configured and how that was found (BASIS: MEASURED, SAMPLED or MYSQL_SAMPLED); then
+    a total row with the nodes recommended for the configured node memory."""
     engine = session.engine
     tables = _targets(session, args[0] if args else None)
+    backend = engine.backend
+
+    def sample_mysql(table: Table, limit: int) -> tuple[pa.Table, int]:
+        # The first rows (a load reads them through the same connector) and MySQL's
+        # row statistics, which ANALYZE TABLE refreshes.
+        assert backend is not None
+        columns = [c.name for c in table.loadable_columns()]
+        sql = backend.select_sql(table.database, table.name, columns, limit=limit)
+        data = backend.read_arrow(sql, table.database)
+        return data, engine.metadata.rows_estimate(table.database, table.name)
+
     rows: list[tuple[Any, ...]] = []
-    total = 0
+    total = spread = dictionaries = 0
     for t in tables:
-        e = estimate_table(t, engine.stores, engine.cluster)
+        e = estimate_table(
+            t, engine.stores, engine.cluster, sample_mysql if backend is not None else None
+        )
         total += e.memory_bytes
+        spread += e.spread_bytes
+        dictionaries += e.dictionary_bytes
         rows.append(
             (
                 e.database,
@@ -168,7 +192,7 @@ def _estimate(session: Session, args: list[Any]) -> Result:
                 e.columns,
                 e.varlen_columns,
                 e.memory_bytes,
-                "MEASURED" if e.exact else "SAMPLED",
+                e.basis,
                 None,
             )
         )
@@ -182,7 +206,7 @@ def _estimate(session: Session, args: list[Any]) -> Result:
             None,
             total,
             None,
-            recommended_nodes(total, capacity),
+            recommended_nodes(spread, capacity, dictionaries),
         )
     )
     names = [
