@@ -151,6 +151,10 @@ class ReadContext:
         lines_before: for a part of an object read on its own, counts the lines before the
             part (only called when a message needs a position); positions are relative
             to the part until then.
+        keep_dictionaries: a format may yield dictionary-coded string columns whose rows
+            all pass the column's checks still coded (see
+            :func:`~lakehouse.formats.convert.dictionary_as_column`); the caller decodes
+            them (a load, after cutting the rows into node slices).
     """
 
     url: str
@@ -160,6 +164,7 @@ class ReadContext:
     first_position: int = 1
     batch_rows: int = 128 * 1024
     lines_before: Callable[[], int] | None = None
+    keep_dictionaries: bool = False
 
     def where(self, index: int) -> str:
         """``<url> line N`` for row ``index`` of the current batch."""

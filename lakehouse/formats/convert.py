@@ -397,6 +397,59 @@ def check_not_null(arr: pa.Array, col: TargetColumn, ctx: ReadContext) -> pa.Arr
 
 
 # --------------------------------------------------------------------------- typed
+def dictionary_as_column(arr: pa.Array, col: TargetColumn) -> pa.Array | None:
+    """A dictionary-coded string column kept coded, when every row passes the column's
+    checks as it is: its values (a handful) are checked instead of every row. None when
+    a row needs converting or a message (then :func:`cast_to_column` decodes it).
+
+    A load keeps such columns coded while it cuts rows into node slices and decodes them
+    after (:func:`decode_to_schema`): moving a row's int32 index is cheaper than moving
+    its string, and the strings are then written once, in their final place.
+    """
+    t = col.type
+    if (
+        not pa.types.is_dictionary(arr.type)
+        or not t.is_string
+        or t.name in ("ENUM", "SET", "JSON")
+        or not pa.types.is_string(col.arrow_type)
+    ):
+        return None
+    values = arr.dictionary
+    if not (
+        pa.types.is_string(values.type)
+        or pa.types.is_large_string(values.type)
+        or pa.types.is_string_view(values.type)
+    ):
+        return None
+    if not col.nullable and (arr.null_count or values.null_count):
+        return None
+    limit = t.max_char_length()
+    if limit is not None and len(values):
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is not None and longest > limit:
+            return None
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    indices = arr.indices
+    if not pa.types.is_int32(indices.type):
+        indices = indices.cast(pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, values)
+
+
+def decode_to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with the columns that :func:`dictionary_as_column` kept coded decoded
+    to ``schema``'s types (the batch itself when there are none)."""
+    if not any(pa.types.is_dictionary(t) for t in batch.schema.types):
+        return batch
+    cols = [
+        c.dictionary_decode()
+        if pa.types.is_dictionary(c.type) and not pa.types.is_dictionary(f.type)
+        else c
+        for c, f in zip(batch.columns, schema, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
 def cast_to_column(
     arr: pa.Array | pa.ChunkedArray, col: TargetColumn, ctx: ReadContext
 ) -> pa.Array:

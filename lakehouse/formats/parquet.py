@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.errors import LoadError
-from lakehouse.formats.base import ReadContext, ReadTarget, TableFormat
-from lakehouse.formats.convert import cast_to_column
+from lakehouse.formats.base import ReadContext, ReadTarget, TableFormat, TargetColumn
+from lakehouse.formats.convert import cast_to_column, dictionary_as_column
 from lakehouse.storage import ObjectInfo, ObjectStore
 
 
@@ -104,15 +104,25 @@ class ParquetFormat(TableFormat):
             ):
                 ctx.first_position = position
                 arrays = [
-                    cast_to_column(batch.column(mapping[c.field]), c, ctx)
-                    for c in target.loaded_columns
+                    _column(batch.column(mapping[c.field]), c, ctx) for c in target.loaded_columns
                 ]
                 position += batch.num_rows
-                yield pa.RecordBatch.from_arrays(arrays, schema=target.schema)
+                if any(pa.types.is_dictionary(a.type) for a in arrays):
+                    yield pa.RecordBatch.from_arrays(arrays, names=target.schema.names)
+                else:
+                    yield pa.RecordBatch.from_arrays(arrays, schema=target.schema)
         except (OSError, pa.ArrowException) as exc:
             raise LoadError(f"Cannot read {obj.url} as Parquet: {_short(exc)}") from None
         finally:
             handle.close()
+
+
+def _column(arr: pa.Array, col: TargetColumn, ctx: ReadContext) -> pa.Array:
+    if ctx.keep_dictionaries:
+        coded = dictionary_as_column(arr, col)
+        if coded is not None:
+            return coded
+    return cast_to_column(arr, col, ctx)
 
 
 # A string column whose chunks hold under this many bytes a value (uncompressed) is
