@@ -270,9 +270,7 @@ def _duck_worker(conn: Any, endpoint: str) -> None:
             break
         try:
             if op == "load":
-                start = time.perf_counter()
-                _duck_load(cons["loaded"], args[0], types)
-                value: Any = time.perf_counter() - start
+                value: Any = _duck_load(cons["loaded"], args[0], types)
             elif op == "run":
                 start = time.perf_counter()
                 cons[args[0]].execute(args[1]).to_arrow_table()
@@ -287,8 +285,10 @@ def _duck_worker(conn: Any, endpoint: str) -> None:
         con.close()
 
 
-def _duck_load(con: Any, fmt: str, types: dict[str, list[tuple[str, str]]]) -> None:
-    """CREATE TABLE AS of all tables from their .tbl or Parquet objects (replacing them)."""
+def _duck_load(con: Any, fmt: str, types: dict[str, list[tuple[str, str]]]) -> dict[str, float]:
+    """CREATE TABLE AS of all tables from their .tbl or Parquet objects (replacing them);
+    each table's seconds."""
+    each = {}
     for t in TABLES:
         if fmt == "tbl":
             cols = (
@@ -300,7 +300,10 @@ def _duck_load(con: Any, fmt: str, types: dict[str, list[tuple[str, str]]]) -> N
             )
         else:
             src = f"read_parquet('s3://{BUCKET}/parquet/{t}.parquet')"
+        start = time.perf_counter()
         con.execute(f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM {src}")
+        each[t] = time.perf_counter() - start
+    return each
 
 
 Runner = Callable[[str], float]  # runs one statement, returns its seconds
@@ -362,12 +365,17 @@ def create_tables(session: Any, database: str, fmt: str, placement_keys: bool) -
         session.sql(f"{stmt} ENGINE=lakehouse SECONDARY_ENGINE=RAPID ENGINE_ATTRIBUTE='{attr}'")
 
 
-def load_all(session: Any) -> float:
-    def load() -> None:
-        for t in TABLES:
-            session.sql(f"ALTER TABLE {t} SECONDARY_LOAD")
-
-    return timed(load)
+def load_all(session: Any, rounds: list[dict[str, float]] | None = None) -> float:
+    """SECONDARY_LOAD of every table; the total seconds. Each table's seconds are
+    appended to ``rounds`` as one dict (kept in the JSON)."""
+    each = {}
+    for t in TABLES:
+        start = time.perf_counter()
+        session.sql(f"ALTER TABLE {t} SECONDARY_LOAD")
+        each[t] = time.perf_counter() - start
+    if rounds is not None:
+        rounds.append(each)
+    return sum(each.values())
 
 
 def engine(data_dir: Path, nodes: int, memory: int) -> Any:
@@ -402,28 +410,11 @@ def bench_core(
             _loads(e, s, peer, nodes, repeat, res, duck)
             if "loaded" in parts:
                 log("22 queries on loaded tables, in turns: DuckDB's in memory, ours loaded")
-                s.sql("USE tpch")
-                both = run_in_turns(
-                    {"duckdb": peer.runner("loaded"), "ours": lambda q: timed(lambda: s.sql(q))},
-                    repeat,
-                )
-                duck["loaded"], res["loaded"] = both["duckdb"], both["ours"]
-                log(
-                    f"loaded totals: lakehouse {sum(res['loaded'].values()):.2f}s, "
-                    f"duckdb {sum(duck['loaded'].values()):.2f}s"
-                )
+                _queries_in_turns(s, "tpch", peer, "loaded", repeat, res, duck)
         if "in_place" in parts:
             log("22 queries in place over S3 Parquet, in turns: DuckDB's httpfs, ours")
-            s.sql("USE tpch_pq")  # unloaded after their load
-            both = run_in_turns(
-                {"duckdb": peer.runner("in_place"), "ours": lambda q: timed(lambda: s.sql(q))},
-                repeat,
-            )
-            duck["in_place"], res["in_place"] = both["duckdb"], both["ours"]
-            log(
-                f"in-place totals: lakehouse {sum(res['in_place'].values()):.2f}s, "
-                f"duckdb {sum(duck['in_place'].values()):.2f}s"
-            )
+            # The Parquet tables were unloaded after their load.
+            _queries_in_turns(s, "tpch_pq", peer, "in_place", repeat, res, duck)
     finally:
         peer.close()
         e.clusters.flush()
@@ -431,6 +422,27 @@ def bench_core(
     if parts & {"recovery", "big_nodes"}:
         _recovery_and_big_nodes(data_dir, nodes, memory, big_nodes, repeat, parts, res)
     return res, duck
+
+
+def _queries_in_turns(
+    s: Any,
+    database: str,
+    peer: DuckPeer,
+    part: str,
+    repeat: int,
+    res: dict[str, Any],
+    duck: dict[str, Any],
+) -> None:
+    """The 22 queries of ``part`` (``loaded`` or ``in_place``), both engines in turns."""
+    s.sql(f"USE {database}")
+    both = run_in_turns(
+        {"duckdb": peer.runner(part), "ours": lambda q: timed(lambda: s.sql(q))}, repeat
+    )
+    duck[part], res[part] = both["duckdb"], both["ours"]
+    log(
+        f"{part} totals: lakehouse {sum(res[part].values()):.2f}s, "
+        f"duckdb {sum(duck[part].values()):.2f}s"
+    )
 
 
 def _loads(
@@ -457,19 +469,25 @@ def _loads(
         duck[key] = res[key] = float("inf")
     for r in range(rounds):
         log(f"loads, round {r + 1} of {rounds}: DuckDB CREATE TABLE AS, then SECONDARY_LOAD")
-        duck["load_tbl"] = min(duck["load_tbl"], peer.call("load", "tbl"))
+        each = peer.call("load", "tbl")
+        duck.setdefault("load_tbl_rounds", []).append(each)
+        duck["load_tbl"] = min(duck["load_tbl"], sum(each.values()))
         e.clusters.flush()
         if r:  # the copy from .tbl goes, as DuckDB's CREATE OR REPLACE replaces it
             for t in TABLES:
                 s.sql(f"ALTER TABLE tpch.{t} SECONDARY_UNLOAD")
         s.sql("USE tpch_pq")
-        res["load_parquet"] = min(res["load_parquet"], load_all(s))
+        res["load_parquet"] = min(
+            res["load_parquet"], load_all(s, res.setdefault("load_parquet_rounds", []))
+        )
         e.clusters.flush()
         for t in TABLES:
             s.sql(f"ALTER TABLE tpch_pq.{t} SECONDARY_UNLOAD")
-        duck["load_parquet"] = min(duck["load_parquet"], peer.call("load", "parquet"))
+        each = peer.call("load", "parquet")
+        duck.setdefault("load_parquet_rounds", []).append(each)
+        duck["load_parquet"] = min(duck["load_parquet"], sum(each.values()))
         s.sql("USE tpch")
-        res["load_tbl"] = min(res["load_tbl"], load_all(s))
+        res["load_tbl"] = min(res["load_tbl"], load_all(s, res.setdefault("load_tbl_rounds", [])))
         log(
             f"loads (s): lakehouse ({nodes} nodes) Parquet {res['load_parquet']:.2f}, "
             f".tbl {res['load_tbl']:.2f}; duckdb Parquet {duck['load_parquet']:.2f}, "
