@@ -144,3 +144,32 @@ def test_a_parquet_load_with_coded_strings_equals_the_plain_read(session, tmp_pa
     assert got == table.to_pylist()
     ctx = ReadContext("x", True, LoadWarnings())
     assert not ctx.keep_dictionaries  # only loads ask for coded columns
+
+
+def test_node_numbers_are_sparks_pmod_of_xxhash64() -> None:
+    """Snapshots record their placement as ``xxhash64-pmod/1``: the node numbers must
+    stay Spark's ``pmod(xxhash64(keys), nodes)``, however they are computed."""
+    import random
+
+    from lakehouse.cluster.placement import _hash_context
+
+    rng = random.Random(7)
+    ints = [rng.randint(-(2**63), 2**63 - 1) for _ in range(5000)] + [0, -1, 2**63 - 1, -(2**63)]
+    batch = pa.record_batch(
+        {
+            "a": pa.array(ints, pa.int64()),
+            "b": pa.array([f"s{i % 97}" if i % 11 else None for i in range(len(ints))]),
+        }
+    )
+    for keys in (["a"], ["b"], ["a", "b"]):
+        for nodes in (1, 7, 16, 512):
+            cols = ", ".join(f'"{k}"' for k in keys)
+            expected = (
+                _hash_context()
+                .from_arrow(pa.Table.from_batches([batch]))
+                .select_exprs(f"pmod(xxhash64({cols}), {nodes})")
+                .to_arrow_table()
+                .column(0)
+                .cast(pa.int32())
+            )
+            assert hash_nodes(batch, keys, nodes).to_pylist() == expected.to_pylist()
