@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -387,6 +388,18 @@ def engine(data_dir: Path, nodes: int, memory: int) -> Any:
     )
 
 
+@dataclasses.dataclass
+class SideBySide:
+    """One side-by-side run: our engine and session, DuckDB's process, both figures."""
+
+    e: Any
+    s: Any
+    peer: DuckPeer
+    repeat: int
+    res: dict[str, Any] = dataclasses.field(default_factory=dict)
+    duck: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 def bench_core(
     work: Path,
     endpoint: str,
@@ -398,45 +411,37 @@ def bench_core(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Loads, queries on loaded tables and in place, side by side with DuckDB; then our
     recovery and the big node count. Returns (ours, DuckDB's) figures."""
-    res: dict[str, Any] = {}
-    duck: dict[str, Any] = {}
     peer = DuckPeer(endpoint)
     data_dir = work / "lakehouse-data"
     e = engine(data_dir, nodes, memory)
-    s = e.session()
-    create_tables(s, "tpch_pq", "parquet", placement_keys=True)
+    run = SideBySide(e, e.session(), peer, repeat)
+    create_tables(run.s, "tpch_pq", "parquet", placement_keys=True)
     try:
         if parts & NEEDS_LOAD:
-            _loads(e, s, peer, nodes, repeat, res, duck)
+            _loads(run, nodes)
             if "loaded" in parts:
                 log("22 queries on loaded tables, in turns: DuckDB's in memory, ours loaded")
-                _queries_in_turns(s, "tpch", peer, "loaded", repeat, res, duck)
+                _queries_in_turns(run, "tpch", "loaded")
         if "in_place" in parts:
             log("22 queries in place over S3 Parquet, in turns: DuckDB's httpfs, ours")
             # The Parquet tables were unloaded after their load.
-            _queries_in_turns(s, "tpch_pq", peer, "in_place", repeat, res, duck)
+            _queries_in_turns(run, "tpch_pq", "in_place")
     finally:
         peer.close()
         e.clusters.flush()
         e.close()
+    res, duck = run.res, run.duck
     if parts & {"recovery", "big_nodes"}:
         _recovery_and_big_nodes(data_dir, nodes, memory, big_nodes, repeat, parts, res)
     return res, duck
 
 
-def _queries_in_turns(
-    s: Any,
-    database: str,
-    peer: DuckPeer,
-    part: str,
-    repeat: int,
-    res: dict[str, Any],
-    duck: dict[str, Any],
-) -> None:
+def _queries_in_turns(run: SideBySide, database: str, part: str) -> None:
     """The 22 queries of ``part`` (``loaded`` or ``in_place``), both engines in turns."""
+    s, res, duck = run.s, run.res, run.duck
     s.sql(f"USE {database}")
     both = run_in_turns(
-        {"duckdb": peer.runner(part), "ours": lambda q: timed(lambda: s.sql(q))}, repeat
+        {"duckdb": run.peer.runner(part), "ours": lambda q: timed(lambda: s.sql(q))}, run.repeat
     )
     duck[part], res[part] = both["duckdb"], both["ours"]
     log(
@@ -445,26 +450,19 @@ def _queries_in_turns(
     )
 
 
-def _loads(
-    e: Any,
-    s: Any,
-    peer: DuckPeer,
-    nodes: int,
-    repeat: int,
-    res: dict[str, Any],
-    duck: dict[str, Any],
-) -> None:
+def _loads(run: SideBySide, nodes: int) -> None:
     """Both engines load all tables from Parquet and from .tbl, in turns, best of
     ``min(repeat, 2)`` rounds each. DuckDB's ``CREATE OR REPLACE`` keeps one copy of the
     tables in memory, each load replacing the other's; here the Parquet copy is unloaded
     before the .tbl load, and the .tbl copy before the next round's Parquet load, for the
-    same reason (the in-place part needs the Parquet tables unloaded anyway). It matters on this VM: lineitem.tbl
-    loaded in 5.1 s alone and in 7.2 s with the Parquet copy still in memory, the
+    same reason (the in-place part needs the Parquet tables unloaded anyway). It matters
+    on this VM: lineitem.tbl loaded in 5.1 s alone and in 7.2 s with the Parquet copy still in memory, the
     difference all system time (the kernel handing out and zeroing fresh pages). Our
     snapshots of a round's loads are written (in the background, untimed) before the next
     timed load starts."""
+    e, s, peer, res, duck = run.e, run.s, run.peer, run.res, run.duck
     create_tables(s, "tpch", "tbl", placement_keys=True)
-    rounds = max(1, min(repeat, 2))
+    rounds = max(1, min(run.repeat, 2))
     for key in ("load_parquet", "load_tbl"):
         duck[key] = res[key] = float("inf")
     for r in range(rounds):
