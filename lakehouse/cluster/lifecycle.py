@@ -39,6 +39,7 @@ from lakehouse.cluster.cluster import NODE_DOWN, Cluster, LoadedTable, LoadStatu
 from lakehouse.cluster.hugepages import without_huge_pages
 from lakehouse.cluster.loader import (
     ProgressCallback,
+    arrow_batches,
     load_arrow_table,
     load_lakehouse_table,
     placement_for,
@@ -215,8 +216,10 @@ class ClusterManager:
                     f"{table.qualified_name} is a MySQL table and no MySQL server is configured"
                 )
             data, position = self.mysql_reader(table)
+            rows, batches = data.num_rows, arrow_batches(data)
+            del data  # let go batch by batch as the rows are placed
             loaded = load_arrow_table(
-                table, data, self.cluster, f"MySQL table {table.qualified_name}", progress
+                table, batches, rows, self.cluster, f"MySQL table {table.qualified_name}", progress
             )
             loaded.mysql_position = position
             return loaded

@@ -310,7 +310,6 @@ def _settle(
 def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
     """Columns of ``data`` (any Arrow types, any name case) cast to the table's declared
     types, loadable columns only, in table order; strict (a bad value is an error)."""
-    from lakehouse.catalog.attributes import Dialect
     from lakehouse.formats.convert import cast_to_column
 
     target = ReadTarget.for_table(table, Dialect())
@@ -327,34 +326,60 @@ def conform_arrow(data: pa.Table, table: Table, origin: str) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=target.schema)
 
 
+def arrow_batches(data: pa.Table, rows: int = 256 * 1024) -> Iterator[pa.RecordBatch]:
+    """``data``'s rows as batches, each let go as the next is asked for: a load placing
+    them holds the source and its placed copy a group at a time, not both whole (the
+    caller drops its own reference to ``data`` once it has this iterator)."""
+    batches = data.to_batches(max_chunksize=rows)
+    del data
+    batches.reverse()
+    while batches:
+        yield batches.pop()
+
+
 def load_arrow_table(
     table: Table,
-    data: pa.Table,
+    batches: Iterator[pa.RecordBatch],
+    total_rows: int,
     cluster: Cluster,
     origin: str,
     progress: ProgressCallback | None = None,
 ) -> LoadedTable:
-    """Place rows already in Arrow (a MySQL table's) into node slices, as a load does."""
+    """Place rows already in Arrow (a MySQL table's) into node slices, as a load does:
+    converted to the declared types and placed a group of batches at a time, each group
+    let go once its rows are on their nodes (see :func:`arrow_batches`)."""
     started = time.time()
     nodes = len(cluster.nodes)
     placement = placement_for(table, nodes)
-    conformed = conform_arrow(data, table, origin)
-    schema = conformed.schema
+    schema = ReadTarget.for_table(table, Dialect()).schema
     slices: list[list[pa.RecordBatch]] = [[] for _ in range(nodes)]
     node_bytes = [0] * nodes
     previous = cluster.loaded(table.database, table.name)
     guard = MemoryGuard(table.qualified_name)
+    group_rows = min(max(128 * 1024, nodes * PIECE_ROWS), MAX_BATCH_ROWS)
+    conformed = (
+        conform_arrow(pa.Table.from_batches([b]), table, origin).combine_chunks().to_batches()
+        for b in batches
+        if b.num_rows
+    )
     placed = 0
-    batches = conformed.to_batches(max_chunksize=256 * 1024)
-    for i, batch in enumerate(batches):
-        for node, piece in placement.split(batch, placed):
-            slices[node].append(piece)
-            node_bytes[node] += piece.nbytes
-        placed += batch.num_rows
-        cluster.check_capacity(table.qualified_name, node_bytes, previous)
-        guard.check()
-        if progress is not None:
-            progress(i + 1, len(batches))
+    try:
+        for group in _groups((b for bs in conformed for b in bs), group_rows):
+            pieces = placement.split_many(group, placed)
+            placed += sum(b.num_rows for b in group)
+            del group
+            for node, piece in pieces:
+                slices[node].append(piece)
+                node_bytes[node] += piece.nbytes
+            del pieces
+            cluster.check_capacity(table.qualified_name, node_bytes, previous)
+            guard.check()
+            if progress is not None:
+                progress(placed, max(total_rows, 1))
+        guard.check(force=True)  # merging the slices below copies them
+    except BaseException:
+        _release(slices)
+        raise
     schema, compacted, dictionaries = _settle(table, schema, slices, _workers())
     loaded = LoadedTable(
         table=table,
