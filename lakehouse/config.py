@@ -138,7 +138,12 @@ def memory_limit_bytes(root: Path = CGROUP_ROOT, self_cgroup: Path = PROC_SELF_C
         root: where the cgroup file systems are mounted.
         self_cgroup: the process's group list (``/proc/self/cgroup``).
     """
-    return min([machine_memory_bytes(), *(g.limit for g in memory_cgroups(root, self_cgroup))])
+    return limit_of(memory_cgroups(root, self_cgroup))
+
+
+def limit_of(cgroups: list[MemoryCgroup]) -> int:
+    """Physical memory, or the lowest limit of ``cgroups`` when lower."""
+    return min([machine_memory_bytes(), *(g.limit for g in cgroups)])
 
 
 def available_memory_bytes(cgroups: list[MemoryCgroup], meminfo: Path = PROC_MEMINFO) -> int | None:

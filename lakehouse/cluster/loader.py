@@ -38,7 +38,7 @@ from lakehouse.cluster.placement import (
 from lakehouse.config import (
     available_memory_bytes,
     format_size,
-    machine_memory_bytes,
+    limit_of,
     memory_cgroups,
     memory_reserve_bytes,
 )
@@ -76,8 +76,7 @@ class MemoryGuard:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
         self.cgroups = memory_cgroups()
-        limit = min([machine_memory_bytes(), *(g.limit for g in self.cgroups)])
-        self.reserve = memory_reserve_bytes(limit)
+        self.reserve = memory_reserve_bytes(limit_of(self.cgroups))
         self._next_check = 0.0
 
     def check(self, force: bool = False) -> None:
